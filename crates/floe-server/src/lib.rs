@@ -34,4 +34,62 @@ pub struct AppState {
     pub settings: Arc<ServerSettings>,
     /// Where access-log lines go.
     pub access_log: access::AccessLog,
+    /// Set once the server is shutting down.
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    /// State for a server (or a test) that has not started shutting down.
+    pub fn new(
+        engine: Arc<Engine>,
+        settings: ServerSettings,
+        access_log: access::AccessLog,
+    ) -> AppState {
+        AppState {
+            engine,
+            settings: Arc::new(settings),
+            access_log,
+            shutdown: Shutdown::default(),
+        }
+    }
+}
+
+/// A shutdown signal every connection can poll cheaply or await.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    inner: Arc<ShutdownInner>,
+}
+
+#[derive(Debug, Default)]
+struct ShutdownInner {
+    flag: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Shutdown {
+    /// Starts the shutdown.
+    pub fn trigger(&self) {
+        self.inner
+            .flag
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// True once [`Shutdown::trigger`] was called.
+    pub fn is_triggered(&self) -> bool {
+        self.inner.flag.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Resolves once the shutdown has started.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_triggered() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
