@@ -23,6 +23,9 @@ pub use edge::run;
 pub use settings::ServerSettings;
 
 use floe_engine::Engine;
+
+/// The `Server` header Floe sends.
+pub const SERVER_NAME: &str = concat!("Floe/", env!("CARGO_PKG_VERSION"));
 use std::sync::Arc;
 
 /// What every connection handler shares.
