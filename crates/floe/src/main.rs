@@ -1,1 +1,250 @@
-fn main() {}
+//! The `floe` binary: command line, config loading, logging; then the server library runs.
+
+mod config;
+
+use clap::{Args, Parser, Subcommand};
+use config::Config;
+use floe_engine::Engine;
+use floe_server::settings::{Credentials, ShoutcastSettings};
+use floe_server::{AppState, ServerSettings};
+use rand::distributions::{Alphanumeric, DistString};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Floe: an audio streaming server. Icecast-compatible live radio, one binary.
+#[derive(Parser, Debug)]
+#[command(name = "floe", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Check a config file and report every error with its key and line.
+    CheckConfig {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+struct ServeArgs {
+    /// Config file (TOML; see floe.example.toml). Without one, every default applies.
+    #[arg(long, short, env = "FLOE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address and port to listen on, e.g. 0.0.0.0:8000 (overrides server.listen).
+    #[arg(long, env = "FLOE_LISTEN", value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Password for sources (overrides auth.source_password).
+    #[arg(long, env = "FLOE_SOURCE_PASSWORD", hide_env_values = true)]
+    source_password: Option<String>,
+    /// Password for the admin (overrides auth.admin_password).
+    #[arg(long, env = "FLOE_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    match config::load(file) {
+        Ok(_) => {
+            println!("{}: OK", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            eprintln!(
+                "{}: {} error{}",
+                file.display(),
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn password(configured: &str) -> (String, bool) {
+    if configured.is_empty() {
+        (Alphanumeric.sample_string(&mut rand::thread_rng(), 16), true)
+    } else {
+        (configured.to_string(), false)
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let mut cfg = match &args.config {
+        Some(path) => match config::load(path) {
+            Ok(c) => c,
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{}: {e}", path.display());
+                }
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        cfg.server.listen = listen.to_string();
+    }
+    if let Some(p) = args.source_password {
+        cfg.auth.source_password = p;
+    }
+    if let Some(p) = args.admin_password {
+        cfg.auth.admin_password = p;
+    }
+    init_logging(&cfg.logging.level);
+    let Ok(listen) = cfg.server.listen.parse::<SocketAddr>() else {
+        eprintln!("server.listen: `{}` is not an address:port", cfg.server.listen);
+        return ExitCode::from(2);
+    };
+    let (source_password, source_generated) = password(&cfg.auth.source_password);
+    let (admin_password, admin_generated) = password(&cfg.auth.admin_password);
+    let credentials = Credentials {
+        source_user: cfg.auth.source_user.clone(),
+        source_password,
+        admin_user: cfg.auth.admin_user.clone(),
+        admin_password,
+    };
+    let settings = ServerSettings {
+        listen,
+        shoutcast: cfg.shoutcast.enabled.then(|| ShoutcastSettings {
+            mount: cfg.shoutcast.mount.clone(),
+        }),
+        credentials: credentials.clone(),
+        hostname: cfg.server.hostname.clone(),
+        location: cfg.server.location.clone(),
+        admin_contact: cfg.server.admin_contact.clone(),
+        max_header_size: cfg.limits.max_header_size,
+        header_timeout: Duration::from_secs(cfg.limits.header_timeout),
+        source_timeout: Duration::from_secs(cfg.limits.source_timeout),
+        write_interval: Duration::from_millis(cfg.limits.write_interval_ms),
+        trusted_proxies: cfg
+            .network
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        access_log: cfg.access_log(),
+        shutdown_grace: Duration::from_secs(cfg.limits.shutdown_grace),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let access_log = match &settings.access_log {
+            Some(path) => floe_server::access::AccessLog::open(path)
+                .await
+                .map_err(|e| format!("logging.access_log: cannot open {}: {e}", path.display()))?,
+            None => floe_server::access::AccessLog::disabled(),
+        };
+        let engine = Engine::new(cfg.engine_settings());
+        let state = AppState::new(engine, settings, access_log);
+        let listener = floe_server::edge::bind(listen)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let shoutcast = match &state.settings.shoutcast {
+            Some(sc) => {
+                let mut addr = listen;
+                addr.set_port(listen.port().wrapping_add(1));
+                let l = floe_server::edge::bind(addr)
+                    .map_err(|e| format!("cannot listen on {addr} for SHOUTcast sources: {e}"))?;
+                tracing::info!(%addr, mount = %sc.mount, "SHOUTcast v1 sources accepted");
+                Some(l)
+            }
+            None => None,
+        };
+        banner(listen, &credentials, source_generated, admin_generated);
+        floe_server::edge::serve(state, listener, shoutcast, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("floe: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn banner(listen: SocketAddr, creds: &Credentials, source_generated: bool, admin_generated: bool) {
+    let host = if listen.ip().is_unspecified() {
+        format!("127.0.0.1:{}", listen.port())
+    } else {
+        listen.to_string()
+    };
+    tracing::info!("Floe {} listening on http://{host}/", env!("CARGO_PKG_VERSION"));
+    if source_generated || admin_generated {
+        eprintln!();
+        eprintln!("  No passwords configured; generated for this run (shown once):");
+        if source_generated {
+            eprintln!("    source: {} / {}", creds.source_user, creds.source_password);
+        }
+        if admin_generated {
+            eprintln!("    admin:  {} / {}", creds.admin_user, creds.admin_password);
+        }
+    }
+    eprintln!();
+    eprintln!("  Web page:  http://{host}/");
+    eprintln!(
+        "  Go live:   ffmpeg -re -i music.mp3 -c:a libmp3lame -b:a 128k -content_type audio/mpeg -f mp3 icecast://{}:{}@{host}/live.mp3",
+        creds.source_user,
+        if source_generated { creds.source_password.as_str() } else { "PASSWORD" }
+    );
+    eprintln!("  Listen:    mpv http://{host}/live.mp3");
+    eprintln!();
+}
+
+fn init_logging(level: &str) {
+    let filter = std::env::var("FLOE_LOG").unwrap_or_else(|_| level.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("signal received");
+}

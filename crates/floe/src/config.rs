@@ -1,0 +1,444 @@
+//! The configuration file: one TOML document, every key optional with a working default.
+//!
+//! Errors name the key and the line: parse errors come from the TOML parser (which points at the
+//! line), semantic errors are collected in one pass so `floe check-config` reports them all.
+
+use floe_engine::{EngineSettings, MountSettings};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerSection,
+    pub auth: AuthSection,
+    pub limits: LimitsSection,
+    pub shoutcast: ShoutcastSection,
+    pub network: NetworkSection,
+    pub logging: LoggingSection,
+    /// Settings every mount starts from.
+    pub mount_defaults: MountSettings,
+    /// Declared mounts, by path: `[mounts."/live.mp3"]`.
+    pub mounts: BTreeMap<String, MountSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address and port for HTTP, listeners and Icecast sources.
+    pub listen: String,
+    /// Host name used in status pages when a request has no `Host` header.
+    pub hostname: String,
+    /// `location` shown in status pages.
+    pub location: String,
+    /// Contact shown as `admin` in status pages.
+    pub admin_contact: String,
+    /// Let a source create a mount the config does not declare.
+    pub auto_mounts: bool,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: "127.0.0.1:8000".into(),
+            hostname: "localhost".into(),
+            location: "Earth".into(),
+            admin_contact: "admin@localhost".into(),
+            auto_mounts: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub source_user: String,
+    /// Empty: generated at start-up and printed once.
+    pub source_password: String,
+    pub admin_user: String,
+    /// Empty: generated at start-up and printed once.
+    pub admin_password: String,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            source_user: "source".into(),
+            source_password: String::new(),
+            admin_user: "admin".into(),
+            admin_password: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    pub max_sources: usize,
+    pub max_listeners: usize,
+    pub max_header_size: usize,
+    /// Seconds.
+    pub header_timeout: u64,
+    /// Seconds.
+    pub source_timeout: u64,
+    /// Milliseconds between writes to a listener.
+    pub write_interval_ms: u64,
+    /// Seconds.
+    pub shutdown_grace: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            max_sources: 16,
+            max_listeners: 20_000,
+            max_header_size: 8192,
+            header_timeout: 10,
+            source_timeout: 10,
+            write_interval_ms: 250,
+            shutdown_grace: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShoutcastSection {
+    /// Accept SHOUTcast v1 sources on the listen port + 1.
+    pub enabled: bool,
+    /// The mount they feed.
+    pub mount: String,
+}
+
+impl Default for ShoutcastSection {
+    fn default() -> Self {
+        ShoutcastSection {
+            enabled: false,
+            mount: "/stream".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSection {
+    /// `error`, `warn`, `info`, `debug` or `trace` (or a tracing filter such as `floe=debug`).
+    pub level: String,
+    /// Access log path; `-` for standard output; empty for none.
+    pub access_log: String,
+}
+
+impl Default for LoggingSection {
+    fn default() -> Self {
+        LoggingSection {
+            level: "info".into(),
+            access_log: String::new(),
+        }
+    }
+}
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key (`limits.max_listeners`, `mounts."/a".fallback`), empty for syntax errors.
+    pub key: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.key.is_empty()) {
+            (Some(l), false) => write!(f, "line {l}: {}: {}", self.key, self.message),
+            (Some(l), true) => write!(f, "line {l}: {}", self.message),
+            (None, false) => write!(f, "{}: {}", self.key, self.message),
+            (None, true) => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// Parses and validates a config document. Returns every problem found.
+pub fn parse(source: &str) -> Result<Config, Vec<ConfigError>> {
+    let config: Config = match toml::from_str(source) {
+        Ok(c) => c,
+        Err(e) => {
+            let line = e
+                .span()
+                .map(|s| source[..s.start.min(source.len())].matches('\n').count() + 1);
+            let key = key_of_span(source, e.span());
+            return Err(vec![ConfigError {
+                key,
+                line,
+                message: e.message().to_string(),
+            }]);
+        }
+    };
+    let errors = config.validate(source);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads and parses a file.
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError {
+            key: String::new(),
+            line: None,
+            message: format!("cannot read {}: {e}", path.display()),
+        }]
+    })?;
+    parse(&source)
+}
+
+/// The key at the start of the line a span points into (`name = …`), qualified by its table.
+fn key_of_span(source: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    let upto = &source[..span.start.min(source.len())];
+    let mut table = String::new();
+    for line in upto.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+    }
+    let line = source[upto.rfind('\n').map_or(0, |i| i + 1)..]
+        .lines()
+        .next()
+        .unwrap_or("");
+    match line.split_once('=') {
+        Some((k, _)) if !line.trim_start().starts_with('[') => {
+            let k = k.trim();
+            if table.is_empty() {
+                k.to_string()
+            } else {
+                format!("{table}.{k}")
+            }
+        }
+        _ => table,
+    }
+}
+
+/// The 1-based line where `key` is set inside `[table]` (or the table header itself).
+fn line_of(source: &str, table: &str, key: Option<&str>) -> Option<usize> {
+    let mut in_table = table.is_empty();
+    let mut header_line = None;
+    for (i, line) in source.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+            in_table = normalize(name) == normalize(table);
+            if in_table {
+                header_line = Some(i + 1);
+            }
+            continue;
+        }
+        if in_table {
+            if let (Some(key), Some((k, _))) = (key, t.split_once('=')) {
+                if normalize(k.trim()) == normalize(key) {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    header_line
+}
+
+fn normalize(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'').collect()
+}
+
+impl Config {
+    fn validate(&self, source: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut err = |table: &str, key: &str, message: String| {
+            let full = if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            };
+            errors.push(ConfigError {
+                key: full,
+                line: line_of(source, table, Some(key)),
+                message,
+            });
+        };
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            err(
+                "server",
+                "listen",
+                format!("`{}` is not an address:port such as 127.0.0.1:8000", self.server.listen),
+            );
+        }
+        for (name, value) in [
+            ("source_user", &self.auth.source_user),
+            ("admin_user", &self.auth.admin_user),
+        ] {
+            if value.is_empty() || value.contains(':') {
+                err("auth", name, "must be non-empty and contain no ':'".into());
+            }
+        }
+        let l = &self.limits;
+        for (name, value) in [
+            ("max_sources", l.max_sources as u64),
+            ("max_listeners", l.max_listeners as u64),
+            ("header_timeout", l.header_timeout),
+            ("source_timeout", l.source_timeout),
+            ("write_interval_ms", l.write_interval_ms),
+        ] {
+            if value == 0 {
+                err("limits", name, "must be greater than 0".into());
+            }
+        }
+        if l.max_header_size < 1024 {
+            err("limits", "max_header_size", "must be at least 1024 bytes".into());
+        }
+        if l.write_interval_ms > 5000 {
+            err("limits", "write_interval_ms", "must be at most 5000".into());
+        }
+        if !valid_mount(&self.shoutcast.mount) {
+            err("shoutcast", "mount", "must be a path such as /stream".into());
+        }
+        for (i, p) in self.network.trusted_proxies.iter().enumerate() {
+            if p.parse::<IpAddr>().is_err() {
+                err(
+                    "network",
+                    "trusted_proxies",
+                    format!("entry {} (`{p}`) is not an IP address", i + 1),
+                );
+            }
+        }
+        let mut check_mount = |table: String, m: &MountSettings| {
+            if m.metaint == Some(0) {
+                err(&table, "metaint", "must be greater than 0".into());
+            }
+            if m.burst_seconds.is_some_and(|s| !(0.0..=60.0).contains(&s)) {
+                err(&table, "burst_seconds", "must be between 0 and 60".into());
+            }
+            if m.queue_size.is_some_and(|q| q < 16 * 1024) {
+                err(&table, "queue_size", "must be at least 16384 bytes".into());
+            }
+            if let Some(f) = &m.fallback {
+                if !valid_mount(f) {
+                    err(&table, "fallback", format!("`{f}` is not a mount path"));
+                }
+            }
+            if let Some(intro) = &m.intro {
+                if !intro.is_file() {
+                    err(&table, "intro", format!("no such file: {}", intro.display()));
+                }
+            }
+        };
+        check_mount("mount_defaults".into(), &self.mount_defaults);
+        for (path, m) in &self.mounts {
+            check_mount(format!("mounts.\"{path}\""), m);
+        }
+        drop(check_mount);
+        for path in self.mounts.keys().filter(|p| !valid_mount(p)) {
+            let table = format!("mounts.\"{path}\"");
+            errors.push(ConfigError {
+                line: line_of(source, &table, None),
+                key: table,
+                message: "a mount path starts with / and has no spaces, `..` or `?`".into(),
+            });
+        }
+        if self.mount_defaults.fallback.is_some() {
+            errors.push(ConfigError {
+                key: "mount_defaults.fallback".into(),
+                line: line_of(source, "mount_defaults", Some("fallback")),
+                message: "a fallback is set per mount, not for all".into(),
+            });
+        }
+        errors
+    }
+
+    /// The engine's part.
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            max_sources: self.limits.max_sources,
+            max_listeners: self.limits.max_listeners,
+            auto_mounts: self.server.auto_mounts,
+            defaults: self.mount_defaults.clone(),
+            mounts: self.mounts.clone(),
+        }
+    }
+
+    /// The access log path, if any.
+    pub fn access_log(&self) -> Option<PathBuf> {
+        (!self.logging.access_log.is_empty()).then(|| PathBuf::from(&self.logging.access_log))
+    }
+}
+
+fn valid_mount(path: &str) -> bool {
+    floe_engine::registry::valid_mount_path(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_a_working_one() {
+        let c = parse("").unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8000");
+        assert_eq!(c.auth.source_user, "source");
+        assert_eq!(c.auth.admin_user, "admin");
+        assert!(c.server.auto_mounts);
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let src = include_str!("../../../floe.example.toml");
+        let c = parse(src).unwrap();
+        assert!(c.mounts.contains_key("/live.mp3"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let errs = parse("[server]\nlisten = \"127.0.0.1:9000\"\nlisen = 3\n").unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, Some(3));
+        assert_eq!(errs[0].key, "server.lisen");
+        assert!(errs[0].message.contains("unknown field"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn every_semantic_error_is_reported_with_key_and_line() {
+        let src = "[server]\nlisten = \"nowhere\"\n\n[limits]\nmax_listeners = 0\n\n[mounts.\"/a\"]\nmetaint = 0\nfallback = \"bad path\"\n";
+        let errs = parse(src).unwrap_err();
+        let got: Vec<(String, Option<usize>)> =
+            errs.iter().map(|e| (e.key.clone(), e.line)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("server.listen".to_string(), Some(2)),
+                ("limits.max_listeners".to_string(), Some(5)),
+                ("mounts.\"/a\".metaint".to_string(), Some(8)),
+                ("mounts.\"/a\".fallback".to_string(), Some(9)),
+            ]
+        );
+    }
+
+    #[test]
+    fn type_errors_point_at_the_value() {
+        let errs = parse("[limits]\n\nmax_sources = \"many\"\n").unwrap_err();
+        assert_eq!(errs[0].line, Some(3));
+        assert_eq!(errs[0].key, "limits.max_sources");
+    }
+}
