@@ -25,3 +25,6 @@ pub use mount::{Mount, MountSnapshot, SourceInfo};
 pub use registry::{Engine, ListenError, SourceError};
 pub use settings::{EngineSettings, MountPolicy, MountSettings};
 pub use source::SourceSession;
+
+#[cfg(test)]
+mod tests;

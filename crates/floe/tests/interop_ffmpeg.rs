@@ -1,0 +1,204 @@
+//! Interop with real ffmpeg and ffprobe: ffmpeg as a source (PUT and legacy SOURCE) for MP3,
+//! AAC and Ogg Opus; ffmpeg as a listener whose stream decodes with zero errors; titles set
+//! through `/admin/metadata` seen by ffprobe.
+//!
+//! These tests need ffmpeg and ffprobe on PATH (CI installs them); without them they fail.
+
+mod common;
+
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn require_ffmpeg() {
+    assert!(
+        have("ffmpeg") && have("ffprobe"),
+        "ffmpeg and ffprobe are needed for interop tests (apt-get install ffmpeg)"
+    );
+}
+
+struct Encoder(Child);
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// ffmpeg pushing a 440 Hz tone to `mount` in real time.
+fn ffmpeg_source(floe: &Floe, mount: &str, codec: &[&str], legacy: bool) -> Encoder {
+    let url = format!(
+        "icecast://source:{SOURCE_PASSWORD}@{}{mount}",
+        floe.addr
+    );
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=48000:duration=60")
+        .args(codec)
+        .args(["-ice_name", "Interop Radio", "-ice_genre", "test"]);
+    if legacy {
+        cmd.args(["-legacy_icecast", "1"]);
+    }
+    cmd.arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Encoder(cmd.spawn().expect("spawn ffmpeg"))
+}
+
+fn wait_live(floe: &Floe, mount: &str) {
+    let ok = eventually(Duration::from_secs(15), || {
+        floe.request("HEAD", mount, &[]).status == 200
+    });
+    assert!(ok, "mount {mount} never went live; log:\n{}", floe.log_text());
+}
+
+/// Listens with ffmpeg for `secs` seconds of audio decoded to 8 kHz mono PCM. Returns the
+/// samples and whatever ffmpeg printed at `-v error`.
+fn ffmpeg_listen(url: &str, secs: u32) -> (Vec<i16>, String) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i", url, "-t", &secs.to_string()])
+        .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ffmpeg");
+    let samples = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    (samples, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// Dominant frequency by zero crossings: good enough to tell a 440 Hz tone from noise.
+fn tone_hz(samples: &[i16], rate: u32) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / rate as f64)
+}
+
+fn check_listen(floe: &Floe, mount: &str) {
+    let (samples, errors) = ffmpeg_listen(&floe.url(mount), 3);
+    assert!(
+        errors.trim().is_empty(),
+        "ffmpeg reported decode errors on {mount}:\n{errors}"
+    );
+    assert!(
+        samples.len() >= 8000 * 3 * 9 / 10,
+        "only {} samples decoded from {mount}",
+        samples.len()
+    );
+    // Skip the decoder's start; the rest must be the tone, not silence or garbage.
+    let body = &samples[2000..];
+    let peak = body.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    assert!(peak > 3000, "{mount}: decoded audio is silent (peak {peak})");
+    let hz = tone_hz(body, 8000);
+    assert!((hz - 440.0).abs() < 15.0, "{mount}: tone is {hz:.1} Hz, not 440");
+}
+
+#[test]
+fn ffmpeg_put_mp3_is_heard_by_an_ffmpeg_listener() {
+    require_ffmpeg();
+    let floe = Floe::start();
+    let _enc = ffmpeg_source(
+        &floe,
+        "/live.mp3",
+        &["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"],
+        false,
+    );
+    wait_live(&floe, "/live.mp3");
+    check_listen(&floe, "/live.mp3");
+    let head = floe.request("HEAD", "/live.mp3", &[]);
+    assert_eq!(head.header("icy-name"), Some("Interop Radio"));
+    assert_eq!(head.header("content-type"), Some("audio/mpeg"));
+}
+
+#[test]
+fn ffmpeg_legacy_source_mp3() {
+    require_ffmpeg();
+    let floe = Floe::start();
+    let _enc = ffmpeg_source(
+        &floe,
+        "/legacy.mp3",
+        &["-c:a", "libmp3lame", "-b:a", "96k", "-content_type", "audio/mpeg", "-f", "mp3"],
+        true,
+    );
+    wait_live(&floe, "/legacy.mp3");
+    check_listen(&floe, "/legacy.mp3");
+}
+
+#[test]
+fn ffmpeg_put_aac_adts() {
+    require_ffmpeg();
+    let floe = Floe::start();
+    let _enc = ffmpeg_source(
+        &floe,
+        "/live.aac",
+        &["-c:a", "aac", "-b:a", "96k", "-content_type", "audio/aac", "-f", "adts"],
+        false,
+    );
+    wait_live(&floe, "/live.aac");
+    check_listen(&floe, "/live.aac");
+}
+
+#[test]
+fn ffmpeg_put_ogg_opus_replays_headers_to_late_listeners() {
+    require_ffmpeg();
+    let floe = Floe::start();
+    let _enc = ffmpeg_source(
+        &floe,
+        "/live.opus",
+        &["-c:a", "libopus", "-b:a", "64k", "-content_type", "audio/ogg", "-f", "ogg"],
+        false,
+    );
+    wait_live(&floe, "/live.opus");
+    // Join well after the source's header pages went by.
+    std::thread::sleep(Duration::from_secs(2));
+    check_listen(&floe, "/live.opus");
+}
+
+#[test]
+fn ffmpeg_legacy_source_ogg_vorbis() {
+    require_ffmpeg();
+    let floe = Floe::start();
+    let _enc = ffmpeg_source(
+        &floe,
+        "/live.ogg",
+        &["-c:a", "libvorbis", "-b:a", "96k", "-content_type", "application/ogg", "-f", "ogg"],
+        true,
+    );
+    wait_live(&floe, "/live.ogg");
+    std::thread::sleep(Duration::from_secs(1));
+    check_listen(&floe, "/live.ogg");
+}
+
+#[test]
+fn title_set_through_admin_is_seen_by_ffprobe() {
+    require_ffmpeg();
+    let floe = Floe::start_with("[mount_defaults]\nmetaint = 8192\n");
+    let _enc = ffmpeg_source(
+        &floe,
+        "/live.mp3",
+        &["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"],
+        false,
+    );
+    wait_live(&floe, "/live.mp3");
+    let r = floe.admin("/admin/metadata?mode=updinfo&mount=/live.mp3&song=Floe%20Test%20-%20Caf%C3%A9");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-icy", "1", "-show_entries", "format_tags", "-of", "default=nw=1"])
+        .arg(floe.url("/live.mp3"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("StreamTitle=Floe Test - Café"),
+        "ffprobe did not show the title:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("icy-name=Interop Radio"), "{text}");
+}
