@@ -53,6 +53,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let router = crate::http::router(state.clone());
     let open = Arc::new(AtomicUsize::new(0));
+    let ticker = crate::http::spawn_listener_count_ticker(state.engine.clone());
     if let Some(sc) = shoutcast {
         let state = state.clone();
         let open = open.clone();
@@ -94,6 +95,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    ticker.abort();
     tracing::info!(
         connections = open.load(Ordering::Relaxed),
         "shutting down: closing sources and listeners"

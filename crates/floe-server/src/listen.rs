@@ -63,20 +63,26 @@ pub async fn hyper_listener(
 ) -> Option<axum::response::Response> {
     let path = req.uri().path().to_string();
     state.engine.mount(&path)?;
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+    let (icy, user_agent, referer, method, target) = {
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or(path.clone(), |p| p.as_str().to_string());
+        (
+            header("icy-metadata").is_some_and(|v| v.trim() == "1"),
+            header("user-agent"),
+            header("referer"),
+            req.method().as_str().to_string(),
+            target,
+        )
     };
-    let icy = header("icy-metadata").is_some_and(|v| v.trim() == "1");
-    let user_agent = header("user-agent");
-    let referer = header("referer");
-    let method = req.method().as_str().to_string();
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or(path.clone(), |p| p.as_str().to_string());
+    drop(req);
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
     let state2 = state.clone();
     tokio::spawn(async move {

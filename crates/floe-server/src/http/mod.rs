@@ -125,19 +125,13 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
 /// A listener GET of a mount that arrived through hyper (a kept-alive connection).
 async fn listener(state: &AppState, req: Request) -> Response {
     let peer = Peer::of(req.extensions());
-    // LEAD: enable once `crate::listen::hyper_listener`'s future is `Send` (today its `header`
-    // closure borrows the request, whose body is not `Sync`, across an await; collecting the
-    // three header strings inside a block before the first await fixes it). Replace the two
-    // lines below with:
-    //     match crate::listen::hyper_listener(state, req, peer).await {
-    //         Some(mut response) => {
-    //             response.extensions_mut().insert(LoggedElsewhere);
-    //             response
-    //         }
-    //         None => HttpError::MountNotFound.text(),
-    //     }
-    let _ = (state, req, peer, LoggedElsewhere);
-    HttpError::MountNotFound.text()
+    match crate::listen::hyper_listener(state, req, peer).await {
+        Some(mut response) => {
+            response.extensions_mut().insert(LoggedElsewhere);
+            response
+        }
+        None => HttpError::MountNotFound.text(),
+    }
 }
 
 /// CORS on every response, the `Server` header, and the preflight answer to `OPTIONS`.
