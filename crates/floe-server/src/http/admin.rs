@@ -63,9 +63,20 @@ fn mount_policy(state: &AppState, path: &str) -> MountPolicy {
 
 /// Authorizes a command that needs `mount=` and returns the mount's path.
 fn authorize_mount(state: &AppState, ctx: &RequestContext) -> Result<String, HttpError> {
-    let mount = ctx.param("mount");
+    let mount = mount_param(ctx, "mount");
     authorize(state, ctx, mount.as_deref())?;
     mount.ok_or(HttpError::MissingParameter("mount"))
+}
+
+/// A mount path parameter; a missing leading `/` is added (`mount=live.mp3` means `/live.mp3`).
+fn mount_param(ctx: &RequestContext, name: &str) -> Option<String> {
+    ctx.param(name).map(|m| {
+        if m.starts_with('/') {
+            m
+        } else {
+            format!("/{m}")
+        }
+    })
 }
 
 fn metadata(state: &AppState, ctx: &RequestContext) -> Result<Response, HttpError> {
@@ -135,9 +146,7 @@ fn kill_client(state: &AppState, ctx: &RequestContext) -> Result<Response, HttpE
 
 fn move_clients(state: &AppState, ctx: &RequestContext) -> Result<Response, HttpError> {
     let from = authorize_mount(state, ctx)?;
-    let to = ctx
-        .param("destination")
-        .ok_or(HttpError::MissingParameter("destination"))?;
+    let to = mount_param(ctx, "destination").ok_or(HttpError::MissingParameter("destination"))?;
     state.engine.mount(&from).ok_or(HttpError::MountNotFound)?;
     let moved = state
         .engine

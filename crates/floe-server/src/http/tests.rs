@@ -185,7 +185,7 @@ async fn metadata_update_is_byte_exact_and_reaches_the_mount() {
 
     let r = admin(
         &s,
-        "/admin/metadata?mode=updinfo&mount=/live.mp3&song=x&format=json",
+        "/admin/metadata?mode=updinfo&mount=live.mp3&song=x&format=json",
     )
     .await;
     assert_eq!(r.status, 200);
