@@ -190,7 +190,7 @@ pub fn is_reserved_path(path: &str) -> bool {
         "/7.html",
         "/stats",
     ];
-    const PREFIXES: &[&str] = &["/admin/", "/api/"];
+    const PREFIXES: &[&str] = &["/admin/", "/api/", "/web/"];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
