@@ -161,7 +161,7 @@ fn listclients_in_xml_and_json() {
 fn listmounts_stats_and_streamlist() {
     let floe = Floe::start();
     let _a = live_source(&floe, "/a.mp3", &[]);
-    let _b = live_source(&floe, "/b.mp3", &[("Ice-Name", "Radio B")]);
+    let _b = live_source(&floe, "/b.mp3", &[("User-Agent", "encoder-b")]);
     let _l = listener(&floe, "/a.mp3");
 
     let r = floe.admin("/admin/listmounts");
@@ -178,7 +178,8 @@ fn listmounts_stats_and_streamlist() {
     assert!(x.contains("<icestats>"), "{x}");
     assert!(x.contains("<source mount=\"/a.mp3\">"), "{x}");
     let b = x.split("<source mount=\"/b.mp3\">").nth(1).expect("b");
-    assert_eq!(xml_value(b, "server_name"), Some("Radio B"), "{x}");
+    assert_eq!(xml_value(b, "user_agent"), Some("encoder-b"), "{x}");
+    assert_eq!(xml_value(b, "server_name"), Some("Test Radio"), "{x}");
     assert_eq!(xml_value(&x, "sources"), Some("2"), "{x}");
 
     let r = floe.admin("/admin/streamlist.txt");
