@@ -1077,6 +1077,56 @@ fn listener_joining_a_mount_without_source_gets_the_fallback_then_moves_back() {
     );
 }
 
+#[test]
+fn icy_title_follows_the_listener_to_the_fallback_and_back() {
+    const METAINT: usize = 1000;
+    let floe = Floe::start_with(&config(
+        "",
+        &format!("[mount_defaults]\nmetaint = 1000\n\n{FALLBACK_CONFIG}"),
+    ));
+    let set = |mount: &str, song: &str| {
+        let r = floe.admin(&format!(
+            "/admin/metadata?mode=updinfo&mount={mount}&song={}",
+            song.replace(' ', "%20")
+        ));
+        assert_eq!(r.status, 200, "{r:?}");
+    };
+    let titles = |raw: &[u8]| -> Vec<String> {
+        demux(raw, METAINT)
+            .blocks
+            .iter()
+            .filter(|(_, b)| b != &[0])
+            .map(|(_, b)| block_title(b))
+            .collect()
+    };
+    let _backup = feed(&floe, "/backup.mp3", 0xBB);
+    let main = feed(&floe, "/main.mp3", 0xAA);
+    listen_ready(&floe, "/backup.mp3", false);
+    listen_ready(&floe, "/main.mp3", false);
+    set("/backup.mp3", "Backup Song");
+    set("/main.mp3", "Main Song");
+    let mut l = listen_ready(&floe, "/main.mp3", true);
+    let mut raw = Vec::new();
+    assert!(read_until(&mut l, &mut raw, SECS, |r| !titles(r).is_empty()));
+    main.close();
+    assert!(
+        read_until(&mut l, &mut raw, SECS, |r| titles(r).len() >= 2),
+        "no title block after the move to the fallback: {:?}",
+        titles(&raw)
+    );
+    let _main = feed(&floe, "/main.mp3", 0xAA);
+    set("/main.mp3", "Main Again");
+    assert!(
+        read_until(&mut l, &mut raw, SECS, |r| titles(r)
+            .last()
+            .is_some_and(|t| t == "Main Again")),
+        "{:?}",
+        titles(&raw)
+    );
+    let t = titles(&raw);
+    assert_eq!(t[..2], ["Main Song", "Backup Song"], "{t:?}");
+}
+
 fn listener_ids(floe: &Floe, mount: &str) -> Vec<u64> {
     let r = floe.admin(&format!("/admin/listclients?mount={mount}"));
     assert_eq!(r.status, 200, "listclients: {r:?}");
