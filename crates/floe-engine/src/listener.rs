@@ -324,7 +324,9 @@ impl ListenerSession {
 
     /// Records bytes written to the socket.
     pub fn sent(&self, n: usize) {
-        self.handle.bytes_sent.fetch_add(n as u64, Ordering::Relaxed);
+        self.handle
+            .bytes_sent
+            .fetch_add(n as u64, Ordering::Relaxed);
         self.mount
             .counters
             .bytes_out

@@ -336,7 +336,11 @@ impl Engine {
         }
         let mut mounts = self.write_mounts();
         let idle = !mount.has_source() && mount.counters.listeners.load(Ordering::Relaxed) == 0;
-        if idle && mounts.get(&mount.path).is_some_and(|m| Arc::ptr_eq(m, mount)) {
+        if idle
+            && mounts
+                .get(&mount.path)
+                .is_some_and(|m| Arc::ptr_eq(m, mount))
+        {
             mounts.remove(&mount.path);
         }
     }

@@ -191,6 +191,9 @@ mod tests {
         let b = s.policy("/b");
         assert_eq!(b.metaint, 8192);
         assert!(b.fallback_override);
-        assert_eq!(MountSettings::default().resolve().queue_size, DEFAULT_QUEUE_SIZE);
+        assert_eq!(
+            MountSettings::default().resolve().queue_size,
+            DEFAULT_QUEUE_SIZE
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Engine behaviour without sockets: joins, ICY interleaving, lag, fallbacks, moves.
 
 use crate::listener::EndReason;
-use crate::{Engine, EngineSettings, Fill, ListenerInfo, ListenerSession, MountSettings, SourceInfo};
+use crate::{
+    Engine, EngineSettings, Fill, ListenerInfo, ListenerSession, MountSettings, SourceInfo,
+};
 use bytes::Bytes;
 use floe_proto::frame::{Unit, UnitKind};
 use std::collections::VecDeque;
@@ -60,15 +62,41 @@ fn a_listener_joins_at_a_frame_with_the_burst_and_then_follows_the_head() {
         ..Default::default()
     }));
     let mut src = engine.open_source("/a", info("audio/mpeg")).unwrap();
-    src.push_units((1..=5).map(|i| sync(i, 100)));
+    // One push per read: each read's frames become one chunk.
+    for i in 1..=5 {
+        src.push_units([sync(i, 100)]);
+    }
     let mut l = listener(&engine, "/a", false);
     let (bytes, fill) = drain(&mut l);
     assert_eq!(fill, Fill::Data(300));
-    assert_eq!(bytes[0], 3, "joined at the frame 300 bytes back (burst 250 rounded to a frame)");
+    assert_eq!(
+        bytes[0], 3,
+        "joined at the frame 300 bytes back (burst 250 rounded to a frame)"
+    );
     assert_eq!(drain(&mut l).1, Fill::Idle);
     src.push_units([sync(6, 100)]);
     let (bytes, _) = drain(&mut l);
     assert_eq!(bytes, vec![6; 100]);
+}
+
+#[test]
+fn frames_of_one_read_are_grouped_into_chunks_that_start_at_a_frame() {
+    let engine = Engine::new(settings(MountSettings {
+        burst_bytes: Some(0),
+        ..Default::default()
+    }));
+    let mut src = engine.open_source("/a", info("audio/mpeg")).unwrap();
+    // 40 frames of 417 bytes: cut into chunks of at least 8 KiB, each starting at a frame.
+    src.push_units((0..40).map(|i| sync(i, 417)));
+    let mount = engine.mount("/a").unwrap();
+    let st = mount.state();
+    let sizes: Vec<usize> = st.ring.chunks.iter().map(|c| c.data.len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 40 * 417);
+    assert!(
+        sizes.len() == 2 && sizes[0] % 417 == 0 && sizes[0] >= 8192,
+        "{sizes:?}"
+    );
+    assert!(st.ring.chunks.iter().all(|c| c.sync));
 }
 
 #[test]
@@ -109,7 +137,9 @@ fn a_title_applies_from_the_stream_position_of_the_update_for_everyone() {
     let mut early = listener(&engine, "/a", true);
     drain(&mut early);
     src.push_units([sync(1, 150)]);
-    engine.set_metadata("/a", Some("New".into()), None, None, None).unwrap();
+    engine
+        .set_metadata("/a", Some("New".into()), None, None, None)
+        .unwrap();
     src.push_units([sync(2, 100)]);
     let (bytes, _) = drain(&mut early);
     // Boundary at stream byte 200 is before the update (at 250): empty block there.
@@ -191,7 +221,9 @@ fn a_listener_of_a_mount_without_source_is_served_by_its_fallback() {
         },
     );
     let engine = Engine::new(s);
-    assert!(engine.add_listener("/main", ListenerInfo::default()).is_err());
+    assert!(engine
+        .add_listener("/main", ListenerInfo::default())
+        .is_err());
     let mut backup = engine.open_source("/backup", info("audio/mpeg")).unwrap();
     backup.push_units([sync(0xBB, 10)]);
     let mut l = listener(&engine, "/main", false);
@@ -225,8 +257,8 @@ fn ogg_header_pages_are_replayed_to_new_listeners() {
         unit(0x01, 20, UnitKind::Header { first: true }),
         unit(0x02, 30, UnitKind::Header { first: false }),
         sync(0x10, 100),
-        sync(0x11, 100),
     ]);
+    src.push_units([sync(0x11, 100)]);
     let mut l = listener(&engine, "/a.ogg", false);
     let (bytes, _) = drain(&mut l);
     let mut want = vec![0x01; 20];
@@ -269,7 +301,9 @@ fn limits_and_errors() {
     src.push_units([sync(1, 10)]);
     let _one = listener(&engine, "/a", false);
     assert_eq!(
-        engine.add_listener("/a", ListenerInfo::default()).unwrap_err(),
+        engine
+            .add_listener("/a", ListenerInfo::default())
+            .unwrap_err(),
         crate::ListenError::MountFull
     );
     assert_eq!(engine.listener_count(), 1);
