@@ -4,7 +4,7 @@
 //! appends `Bytes` that share the ring's buffers (no audio is copied per listener) and metadata
 //! blocks that are encoded once per title for every listener.
 
-use crate::mount::{Mount, Ring};
+use crate::mount::{Meta, Mount, Ring};
 use crate::registry::Engine;
 use crate::settings::Burst;
 use bytes::Bytes;
@@ -100,6 +100,9 @@ struct Icy {
     metaint: usize,
     until_meta: usize,
     last_version: u64,
+    /// The title in force when the listener joined the mount: its burst predates the update,
+    /// but a player should show what is playing now from its first block (as Icecast does).
+    floor: Option<Arc<Meta>>,
 }
 
 /// One connected listener. Dropping it unregisters it.
@@ -143,6 +146,7 @@ impl ListenerSession {
                 metaint,
                 until_meta: metaint,
                 last_version: 0,
+                floor: None,
             }),
         }
     }
@@ -225,6 +229,9 @@ impl ListenerSession {
             };
             self.pos = pos;
             self.joined = true;
+            if let Some(icy) = self.icy.as_mut() {
+                icy.floor = ring.marks.back().map(|(_, m)| m.clone());
+            }
             if std::mem::take(&mut self.first_join) {
                 if let Some(intro) = mount.intro.clone() {
                     added += self.emit(ring, intro, false, out);
@@ -293,7 +300,13 @@ impl ListenerSession {
             icy.until_meta -= n;
             if icy.until_meta == 0 {
                 icy.until_meta = icy.metaint;
-                let block = match ring.meta_at(self.pos) {
+                let at = ring.meta_at(self.pos);
+                let meta = match (at, icy.floor.as_ref()) {
+                    (Some(m), Some(f)) if m.version < f.version => Some(f),
+                    (None, f) => f,
+                    (m, _) => m,
+                };
+                let block = match meta {
                     Some(m) if m.version != icy.last_version => {
                         icy.last_version = m.version;
                         m.block.clone()

@@ -150,6 +150,26 @@ fn a_title_applies_from_the_stream_position_of_the_update_for_everyone() {
 }
 
 #[test]
+fn a_new_listener_gets_the_current_title_in_its_first_block_despite_the_burst() {
+    let engine = Engine::new(settings(MountSettings {
+        metaint: Some(100),
+        burst_bytes: Some(1000),
+        ..Default::default()
+    }));
+    let mut src = engine.open_source("/a", info("audio/mpeg")).unwrap();
+    src.push_units([sync(1, 1000)]);
+    engine
+        .set_metadata("/a", Some("Now".into()), None, None, None)
+        .unwrap();
+    src.push_units([sync(2, 100)]);
+    let mut l = listener(&engine, "/a", true);
+    let (bytes, _) = drain(&mut l);
+    let block = floe_proto::icy::encode_block("Now", None);
+    assert_eq!(&bytes[100..100 + block.len()], &block[..]);
+    assert_eq!(bytes[100 + block.len() + 100], 0);
+}
+
+#[test]
 fn a_listener_too_far_behind_is_dropped_and_counted() {
     let engine = Engine::new(settings(MountSettings {
         queue_size: Some(20_000),
