@@ -1,0 +1,166 @@
+//! MP3 through LAME: constant bitrate, joint stereo, no Xing/LAME tag frame (it would have to be
+//! patched in at the start of the file, which a live stream cannot do).
+
+use mp3lame_encoder::{Bitrate, Builder, FlushGap, InterleavedPcm, Mode, MonoPcm, Quality};
+
+use super::{check_format, Codec, CodecInfo, EncodeError, Encoder, Packet};
+use crate::pcm::AudioBlock;
+
+/// LAME's delay in frames: 576 of the encoder plus 529 of the decoder's filterbank.
+const LAME_DELAY: u32 = 1105;
+
+/// MP3 encoder (LAME, CBR).
+pub struct Mp3Encoder {
+    lame: mp3lame_encoder::Encoder,
+    info: CodecInfo,
+    carry: Vec<u8>,
+    out: Vec<u8>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Mp3Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mp3Encoder").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+fn lame_bitrate(kbps: u32) -> Option<Bitrate> {
+    Some(match kbps {
+        8 => Bitrate::Kbps8,
+        16 => Bitrate::Kbps16,
+        24 => Bitrate::Kbps24,
+        32 => Bitrate::Kbps32,
+        40 => Bitrate::Kbps40,
+        48 => Bitrate::Kbps48,
+        64 => Bitrate::Kbps64,
+        80 => Bitrate::Kbps80,
+        96 => Bitrate::Kbps96,
+        112 => Bitrate::Kbps112,
+        128 => Bitrate::Kbps128,
+        160 => Bitrate::Kbps160,
+        192 => Bitrate::Kbps192,
+        224 => Bitrate::Kbps224,
+        256 => Bitrate::Kbps256,
+        320 => Bitrate::Kbps320,
+        _ => return None,
+    })
+}
+
+impl Mp3Encoder {
+    /// `rate` one of 8000–48000 (MPEG-1/2/2.5 rates), 1 or 2 channels, `kbps` a standard MP3
+    /// bitrate (8, 16, ..., 128, 160, 192, 224, 256, 320).
+    pub fn new(rate: u32, channels: u16, kbps: u32) -> Result<Self, EncodeError> {
+        const RATES: [u32; 9] = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000];
+        if !RATES.contains(&rate) || !(1..=2).contains(&channels) {
+            return Err(EncodeError::Unsupported(format!("MP3 at {rate} Hz, {channels} ch")));
+        }
+        let brate = lame_bitrate(kbps)
+            .ok_or_else(|| EncodeError::Unsupported(format!("MP3 bitrate {kbps} kbit/s")))?;
+        let e = |e: mp3lame_encoder::BuildError| EncodeError::lib("mp3", e);
+        let mut b = Builder::new().ok_or_else(|| EncodeError::lib("mp3", "lame_init failed"))?;
+        b.set_num_channels(channels as u8).map_err(e)?;
+        b.set_sample_rate(rate).map_err(e)?;
+        b.set_brate(brate).map_err(e)?;
+        b.set_mode(if channels == 1 { Mode::Mono } else { Mode::JointStereo }).map_err(e)?;
+        b.set_quality(Quality::NearBest).map_err(e)?;
+        b.set_vbr_mode(mp3lame_encoder::VbrMode::Off).map_err(e)?;
+        b.set_to_write_vbr_tag(false).map_err(e)?;
+        let lame = b.build().map_err(e)?;
+        let frame_size = if rate >= 32000 { 1152 } else { 576 };
+        Ok(Self {
+            lame,
+            info: CodecInfo {
+                codec: Codec::Mp3,
+                rate,
+                channels,
+                bitrate: Some(kbps * 1000),
+                frame_size,
+                delay: LAME_DELAY,
+                extradata: bytes::Bytes::new(),
+            },
+            carry: Vec::new(),
+            out: Vec::new(),
+            finished: false,
+        })
+    }
+
+    fn split_frames(&mut self, last: bool) -> Vec<Packet> {
+        let mut packets = Vec::new();
+        let mut pos = 0;
+        while let Some((len, samples)) = self.carry.get(pos..).and_then(mp3_frame) {
+            if pos + len > self.carry.len() {
+                break;
+            }
+            packets.push(Packet::audio(self.carry[pos..pos + len].to_vec(), samples));
+            pos += len;
+        }
+        if last && pos < self.carry.len() {
+            // Not a whole frame (should not happen with LAME): keep the bytes anyway.
+            packets.push(Packet::audio(self.carry[pos..].to_vec(), 0));
+            pos = self.carry.len();
+        }
+        self.carry.drain(..pos);
+        packets
+    }
+}
+
+/// The length in bytes and samples of the MPEG audio Layer III frame starting at `b[0]`.
+pub(crate) fn mp3_frame(b: &[u8]) -> Option<(usize, u32)> {
+    const BR_V1: [u32; 15] = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+    const BR_V2: [u32; 15] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
+    if b.len() < 4 || b[0] != 0xFF || b[1] & 0xE0 != 0xE0 || (b[1] >> 1) & 3 != 1 {
+        return None;
+    }
+    let version = (b[1] >> 3) & 3; // 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
+    let br_idx = usize::from(b[2] >> 4);
+    let sr_idx = usize::from((b[2] >> 2) & 3);
+    if version == 1 || br_idx == 0 || br_idx == 15 || sr_idx == 3 {
+        return None;
+    }
+    let base = [44100u32, 48000, 32000][sr_idx];
+    let (rate, kbps, coef, samples) = match version {
+        3 => (base, BR_V1[br_idx], 144, 1152),
+        2 => (base / 2, BR_V2[br_idx], 72, 576),
+        _ => (base / 4, BR_V2[br_idx], 72, 576),
+    };
+    let pad = u32::from((b[2] >> 1) & 1);
+    Some(((coef * kbps * 1000 / rate + pad) as usize, samples))
+}
+
+impl Encoder for Mp3Encoder {
+    fn info(&self) -> &CodecInfo {
+        &self.info
+    }
+
+    fn encode(&mut self, pcm: &AudioBlock) -> Result<Vec<Packet>, EncodeError> {
+        if self.finished {
+            return Err(EncodeError::Finished);
+        }
+        check_format(&self.info, pcm)?;
+        if pcm.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.out.clear();
+        self.out.reserve(mp3lame_encoder::max_required_buffer_size(pcm.frames()));
+        let r = if self.info.channels == 1 {
+            self.lame.encode_to_vec(MonoPcm(&pcm.samples[..]), &mut self.out)
+        } else {
+            self.lame.encode_to_vec(InterleavedPcm(&pcm.samples[..]), &mut self.out)
+        };
+        r.map_err(|e| EncodeError::lib("mp3", e))?;
+        self.carry.extend_from_slice(&self.out);
+        Ok(self.split_frames(false))
+    }
+
+    fn finish(&mut self) -> Result<Vec<Packet>, EncodeError> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
+        self.finished = true;
+        self.out.clear();
+        self.out.reserve(7200 * 2);
+        self.lame.flush_to_vec::<FlushGap>(&mut self.out).map_err(|e| EncodeError::lib("mp3", e))?;
+        self.carry.extend_from_slice(&self.out);
+        Ok(self.split_frames(true))
+    }
+}
