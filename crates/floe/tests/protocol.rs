@@ -1308,8 +1308,9 @@ fn access_log_line_in_icecasts_format() {
     let mut src = Source::put(&floe, "/live.mp3", &[]);
     src.send(&mp3_frames(10, 1));
     let mut l = listen_ready(&floe, "/live.mp3", false);
-    let got = l.read_bytes(10 * MP3_FRAME_LEN, SECS);
-    assert_eq!(got.len(), 10 * MP3_FRAME_LEN);
+    // The last frame may wait for the next one (the framer confirms a frame by the next header).
+    let got = l.read_bytes(5 * MP3_FRAME_LEN, SECS);
+    assert!(got.len() >= 5 * MP3_FRAME_LEN, "got {} bytes", got.len());
     drop(l);
     // The server notices the listener left when it next writes to it.
     let found = eventually(SECS, || {
