@@ -20,7 +20,9 @@ use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
-use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadOnlySource};
+use symphonia::core::io::{
+    MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadOnlySource,
+};
 use symphonia::core::meta::{MetadataOptions, MetadataRevision, StandardTag, Tag};
 
 use crate::pcm::AudioBlock;
@@ -135,7 +137,11 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 /// Parses `"-6.52 dB"`, `"+1.2"`, `"0.988"` to a number.
 fn parse_gain(s: &str) -> Option<f32> {
     let t = s.trim();
-    let t = t.strip_suffix("dB").or_else(|| t.strip_suffix("db")).unwrap_or(t).trim();
+    let t = t
+        .strip_suffix("dB")
+        .or_else(|| t.strip_suffix("db"))
+        .unwrap_or(t)
+        .trim();
     t.parse::<f32>().ok().filter(|v| v.is_finite())
 }
 
@@ -188,7 +194,10 @@ impl Decoder {
     }
 
     /// Decodes from bytes in memory (seekable). `ext` is an optional format hint (`"mp3"`).
-    pub fn open_bytes(bytes: impl AsRef<[u8]> + Send + Sync + 'static, ext: Option<&str>) -> Result<Self, DecodeError> {
+    pub fn open_bytes(
+        bytes: impl AsRef<[u8]> + Send + Sync + 'static,
+        ext: Option<&str>,
+    ) -> Result<Self, DecodeError> {
         Self::open_source(Box::new(Cursor::new(bytes)), ext)
     }
 
@@ -201,7 +210,10 @@ impl Decoder {
     }
 
     /// Decodes from any symphonia media source.
-    pub fn open_source(source: Box<dyn MediaSource>, ext: Option<&str>) -> Result<Self, DecodeError> {
+    pub fn open_source(
+        source: Box<dyn MediaSource>,
+        ext: Option<&str>,
+    ) -> Result<Self, DecodeError> {
         guarded(|| Self::open_inner(source, ext))
     }
 
@@ -212,7 +224,12 @@ impl Decoder {
             hint.with_extension(ext);
         }
         let mut format = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|e| match e {
                 SymError::Unsupported(m) => DecodeError::Unsupported(m.into()),
                 other => other.into(),
@@ -376,7 +393,11 @@ impl Decoder {
             match &mut all {
                 None => all = Some(block),
                 Some(acc) => {
-                    let block = if block.channels != acc.channels { block.remixed(acc.channels) } else { block };
+                    let block = if block.channels != acc.channels {
+                        block.remixed(acc.channels)
+                    } else {
+                        block
+                    };
                     acc.append(&block);
                 }
             }
@@ -400,15 +421,23 @@ mod tests {
 
     #[test]
     fn display_title() {
-        let mut t = Tags { title: Some("Morning Tide".into()), ..Tags::default() };
+        let mut t = Tags {
+            title: Some("Morning Tide".into()),
+            ..Tags::default()
+        };
         assert_eq!(t.display_title().as_deref(), Some("Morning Tide"));
         t.artist = Some("Floe Demo".into());
-        assert_eq!(t.display_title().as_deref(), Some("Floe Demo - Morning Tide"));
+        assert_eq!(
+            t.display_title().as_deref(),
+            Some("Floe Demo - Morning Tide")
+        );
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let junk: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         assert!(Decoder::open_bytes(junk, None).is_err());
         assert!(Decoder::open_bytes(Vec::new(), Some("mp3")).is_err());
     }

@@ -32,7 +32,10 @@ pub struct LoudnessMeter {
 
 impl std::fmt::Debug for LoudnessMeter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoudnessMeter").field("rate", &self.rate).field("channels", &self.channels).finish()
+        f.debug_struct("LoudnessMeter")
+            .field("rate", &self.rate)
+            .field("channels", &self.channels)
+            .finish()
     }
 }
 
@@ -41,7 +44,11 @@ impl LoudnessMeter {
     pub fn new(rate: u32, channels: u16) -> Result<Self, LoudnessError> {
         let inner = EbuR128::new(u32::from(channels), rate, Mode::I | Mode::SAMPLE_PEAK)
             .map_err(|e| LoudnessError::Meter(e.to_string()))?;
-        Ok(Self { inner, rate, channels })
+        Ok(Self {
+            inner,
+            rate,
+            channels,
+        })
     }
 
     /// Feeds a block.
@@ -49,12 +56,17 @@ impl LoudnessMeter {
         if block.rate != self.rate || block.channels != self.channels {
             return Err(LoudnessError::FormatChanged);
         }
-        self.inner.add_frames_f32(&block.samples).map_err(|e| LoudnessError::Meter(e.to_string()))
+        self.inner
+            .add_frames_f32(&block.samples)
+            .map_err(|e| LoudnessError::Meter(e.to_string()))
     }
 
     /// Integrated loudness in LUFS (`-inf`-like very low values for silence are returned as `None`).
     pub fn integrated_lufs(&self) -> Option<f64> {
-        self.inner.loudness_global().ok().filter(|l| l.is_finite() && *l > -70.0)
+        self.inner
+            .loudness_global()
+            .ok()
+            .filter(|l| l.is_finite() && *l > -70.0)
     }
 
     /// The largest sample magnitude seen (linear).
@@ -107,14 +119,17 @@ pub fn normalisation_gain_db(
     target_lufs: f64,
     measure: impl FnOnce() -> Option<(f64, f32)>,
 ) -> Option<f64> {
-    replaygain_db(tags, target_lufs).or_else(|| measure().map(|(l, p)| gain_db_for(l, target_lufs, Some(p))))
+    replaygain_db(tags, target_lufs)
+        .or_else(|| measure().map(|(l, p)| gain_db_for(l, target_lufs, Some(p))))
 }
 
 /// Measures `block` and scales it to `target_lufs` in place; returns the gain applied (dB).
 pub fn normalise(block: &mut AudioBlock, target_lufs: f64) -> Result<f64, LoudnessError> {
     let mut m = LoudnessMeter::new(block.rate, block.channels)?;
     m.add(block)?;
-    let Some(lufs) = m.integrated_lufs() else { return Ok(0.0) };
+    let Some(lufs) = m.integrated_lufs() else {
+        return Ok(0.0);
+    };
     let gain = gain_db_for(lufs, target_lufs, Some(m.sample_peak()));
     block.apply_gain(db_to_linear(gain));
     Ok(gain)
@@ -126,7 +141,11 @@ mod tests {
 
     #[test]
     fn replaygain_rebases_to_target() {
-        let tags = Tags { track_gain_db: Some(-4.0), track_peak: Some(0.5), ..Tags::default() };
+        let tags = Tags {
+            track_gain_db: Some(-4.0),
+            track_peak: Some(0.5),
+            ..Tags::default()
+        };
         // -4 dB at RG reference means the track measures -14 LUFS; to reach -16 apply -2 dB.
         let g = replaygain_db(&tags, -16.0).expect("gain");
         assert!((g + 2.0).abs() < 1e-9);

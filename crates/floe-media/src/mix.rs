@@ -23,7 +23,10 @@ pub struct Crossfade {
 impl Crossfade {
     /// A fade over `length` frames (0 = a hard cut).
     pub fn new(length: usize) -> Self {
-        Self { length, position: 0 }
+        Self {
+            length,
+            position: 0,
+        }
     }
 
     /// The fade length in frames.
@@ -45,7 +48,10 @@ impl Crossfade {
     /// [`Crossfade::remaining`] frames and returns the mixed block.
     pub fn mix(&mut self, outgoing: &AudioBlock, incoming: &AudioBlock) -> AudioBlock {
         let ch = usize::from(incoming.channels.max(1));
-        let frames = outgoing.frames().min(incoming.frames()).min(self.remaining());
+        let frames = outgoing
+            .frames()
+            .min(incoming.frames())
+            .min(self.remaining());
         let mut out = Vec::with_capacity(frames * ch);
         for f in 0..frames {
             let t = (self.position + f) as f32 / self.length.max(1) as f32;
@@ -86,7 +92,10 @@ pub struct Rechunker {
 impl Rechunker {
     /// Blocks of `frames_per_block` frames at `rate`/`channels`.
     pub fn new(rate: u32, channels: u16, frames_per_block: usize) -> Self {
-        Self { frames_per_block: frames_per_block.max(1), buf: AudioBlock::empty(rate, channels) }
+        Self {
+            frames_per_block: frames_per_block.max(1),
+            buf: AudioBlock::empty(rate, channels),
+        }
     }
 
     /// Adds audio; returns every full block now available. A block of another format is
@@ -95,7 +104,11 @@ impl Rechunker {
         if block.rate != self.buf.rate {
             return None;
         }
-        let block = if block.channels != self.buf.channels { block.remixed(self.buf.channels) } else { block.clone() };
+        let block = if block.channels != self.buf.channels {
+            block.remixed(self.buf.channels)
+        } else {
+            block.clone()
+        };
         self.buf.append(&block);
         let mut out = Vec::new();
         while self.buf.frames() >= self.frames_per_block {

@@ -18,7 +18,11 @@ impl AudioBlock {
     pub fn new(rate: u32, channels: u16, mut samples: Vec<f32>) -> Self {
         let ch = usize::from(channels.max(1));
         samples.truncate(samples.len() / ch * ch);
-        Self { rate, channels: channels.max(1), samples }
+        Self {
+            rate,
+            channels: channels.max(1),
+            samples,
+        }
     }
 
     /// An empty block with the given format.
@@ -28,7 +32,11 @@ impl AudioBlock {
 
     /// `frames` frames of silence.
     pub fn silence(rate: u32, channels: u16, frames: usize) -> Self {
-        Self::new(rate, channels, vec![0.0; frames * usize::from(channels.max(1))])
+        Self::new(
+            rate,
+            channels,
+            vec![0.0; frames * usize::from(channels.max(1))],
+        )
     }
 
     /// Number of frames (samples per channel).
@@ -68,7 +76,11 @@ impl AudioBlock {
         let n = frames.min(self.frames()) * usize::from(self.channels);
         let rest = self.samples.split_off(n);
         let front = std::mem::replace(&mut self.samples, rest);
-        AudioBlock { rate: self.rate, channels: self.channels, samples: front }
+        AudioBlock {
+            rate: self.rate,
+            channels: self.channels,
+            samples: front,
+        }
     }
 
     /// Multiplies every sample by `gain` (linear).
@@ -103,7 +115,12 @@ impl AudioBlock {
     /// One channel's samples, de-interleaved.
     pub fn channel(&self, index: usize) -> Vec<f32> {
         let ch = usize::from(self.channels);
-        self.samples.iter().skip(index).step_by(ch).copied().collect()
+        self.samples
+            .iter()
+            .skip(index)
+            .step_by(ch)
+            .copied()
+            .collect()
     }
 }
 

@@ -61,14 +61,22 @@ impl Resampler {
     /// A resampler from `from` Hz to `to` Hz for `channels` channels. Equal rates pass through.
     pub fn new(from: u32, to: u32, channels: u16) -> Result<Self, ResampleError> {
         if from == 0 || to == 0 || channels == 0 {
-            return Err(ResampleError::Unsupported(format!("{from} Hz -> {to} Hz, {channels} ch")));
+            return Err(ResampleError::Unsupported(format!(
+                "{from} Hz -> {to} Hz, {channels} ch"
+            )));
         }
         let inner = if from == to {
             None
         } else {
             Some(
-                Fft::<f32>::new(from as usize, to as usize, CHUNK, usize::from(channels), FixedSync::Input)
-                    .map_err(|e| ResampleError::Unsupported(e.to_string()))?,
+                Fft::<f32>::new(
+                    from as usize,
+                    to as usize,
+                    CHUNK,
+                    usize::from(channels),
+                    FixedSync::Input,
+                )
+                .map_err(|e| ResampleError::Unsupported(e.to_string()))?,
             )
         };
         let delay_left = inner.as_ref().map_or(0, |r| r.output_delay());
@@ -141,7 +149,9 @@ impl Resampler {
     fn run(&mut self, out: &mut Vec<f32>, flushing: bool) -> Result<(), ResampleError> {
         let ch = usize::from(self.channels);
         let target = self.target_frames();
-        let Some(r) = self.inner.as_mut() else { return Ok(()) };
+        let Some(r) = self.inner.as_mut() else {
+            return Ok(());
+        };
         let mut silence = Vec::new();
         loop {
             let need = r.input_frames_next();
@@ -156,11 +166,15 @@ impl Resampler {
             } else {
                 break;
             };
-            let inp = InterleavedSlice::new(input, ch, need).map_err(|e| ResampleError::Internal(e.to_string()))?;
+            let inp = InterleavedSlice::new(input, ch, need)
+                .map_err(|e| ResampleError::Internal(e.to_string()))?;
             let out_cap = self.out_buf.len() / ch;
             let mut outp = InterleavedSlice::new_mut(&mut self.out_buf, ch, out_cap)
                 .map_err(|e| ResampleError::Internal(e.to_string()))?;
-            let indexing = Indexing { partial_len: partial, ..Indexing::default() };
+            let indexing = Indexing {
+                partial_len: partial,
+                ..Indexing::default()
+            };
             let (_, written) = r
                 .process_into_buffer(&inp, &mut outp, Some(&indexing))
                 .map_err(|e| ResampleError::Internal(e.to_string()))?;

@@ -97,8 +97,17 @@ impl StreamEncoder {
     /// The codec in its natural container (see [`Container::default_for`]). `input_rate` is the
     /// rate the audio had before resampling (written into OpusHead); `tags` go into Ogg/FLAC
     /// comment headers.
-    pub fn new(config: EncoderConfig, input_rate: u32, tags: &[(String, String)]) -> Result<Self, EncodeError> {
-        Self::with_container(config, Container::default_for(config.codec), input_rate, tags)
+    pub fn new(
+        config: EncoderConfig,
+        input_rate: u32,
+        tags: &[(String, String)],
+    ) -> Result<Self, EncodeError> {
+        Self::with_container(
+            config,
+            Container::default_for(config.codec),
+            input_rate,
+            tags,
+        )
     }
 
     /// The codec in a chosen container (`Ogg` for FLAC gives Ogg FLAC).
@@ -114,7 +123,9 @@ impl StreamEncoder {
         let mut header = Vec::new();
         let framing = match (container, info.codec) {
             (Container::Mp3, Codec::Mp3) => Framing::Raw,
-            (Container::Adts, Codec::AacLc | Codec::HeAac) => Framing::Adts(AdtsWriter::new(&info).ok_or_else(bad)?),
+            (Container::Adts, Codec::AacLc | Codec::HeAac) => {
+                Framing::Adts(AdtsWriter::new(&info).ok_or_else(bad)?)
+            }
             (Container::Ogg, Codec::Vorbis) => {
                 let pages = enc.encode(&AudioBlock::empty(info.rate, info.channels))?;
                 header.extend(pages.into_iter().map(|p| p.data));
@@ -130,12 +141,22 @@ impl StreamEncoder {
                 Framing::Raw
             }
             (Container::Wav, Codec::PcmS16Le) => {
-                header.push(Bytes::copy_from_slice(&wav_header(info.rate, info.channels, 16, None)));
+                header.push(Bytes::copy_from_slice(&wav_header(
+                    info.rate,
+                    info.channels,
+                    16,
+                    None,
+                )));
                 Framing::Raw
             }
             _ => return Err(bad()),
         };
-        Ok(Self { enc, framing, container, header })
+        Ok(Self {
+            enc,
+            framing,
+            container,
+            header,
+        })
     }
 
     /// The encoder's description.
@@ -173,7 +194,9 @@ impl StreamEncoder {
     fn frame(&mut self, packets: Vec<Packet>, last: bool) -> Vec<Bytes> {
         let mut out = Vec::with_capacity(packets.len());
         match &mut self.framing {
-            Framing::Raw | Framing::OggPassthrough => out.extend(packets.into_iter().map(|p| p.data)),
+            Framing::Raw | Framing::OggPassthrough => {
+                out.extend(packets.into_iter().map(|p| p.data))
+            }
             Framing::Adts(w) => out.extend(packets.iter().map(|p| Bytes::from(w.frame(&p.data)))),
             Framing::Ogg(m) => {
                 for p in &packets {

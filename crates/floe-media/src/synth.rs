@@ -21,7 +21,11 @@ const TABLE_LEN: usize = 1 << TABLE_BITS;
 
 fn sine_table() -> &'static [f32] {
     static T: OnceLock<Vec<f32>> = OnceLock::new();
-    T.get_or_init(|| (0..TABLE_LEN).map(|i| (i as f64 / TABLE_LEN as f64 * std::f64::consts::TAU).sin() as f32).collect())
+    T.get_or_init(|| {
+        (0..TABLE_LEN)
+            .map(|i| (i as f64 / TABLE_LEN as f64 * std::f64::consts::TAU).sin() as f32)
+            .collect()
+    })
 }
 
 #[inline]
@@ -88,12 +92,65 @@ pub struct Piece {
 
 /// The demo pieces, in play order (four pieces of 40–52 s).
 pub fn pieces() -> Vec<Piece> {
-    let p = |title, seconds, spec| Piece { title, artist: DEMO_ARTIST, seconds, spec };
+    let p = |title, seconds, spec| Piece {
+        title,
+        artist: DEMO_ARTIST,
+        seconds,
+        spec,
+    };
     vec![
-        p("Morning Tide", 48.0, Spec { bpm: 84.0, root: 60, minor: false, progression: [0, 5, 3, 4], lead: Lead::Bell, arpeggio: false, seed: 0x1234_5678 }),
-        p("Glass Orchard", 44.0, Spec { bpm: 96.0, root: 57, minor: true, progression: [0, 5, 2, 6], lead: Lead::Pluck, arpeggio: true, seed: 0x0bad_cafe }),
-        p("Lantern Walk", 52.0, Spec { bpm: 72.0, root: 65, minor: false, progression: [0, 2, 3, 0], lead: Lead::Soft, arpeggio: false, seed: 0x2468_ace1 }),
-        p("Northern Lights", 40.0, Spec { bpm: 66.0, root: 62, minor: true, progression: [0, 3, 5, 4], lead: Lead::Bell, arpeggio: true, seed: 0x1357_9bdf }),
+        p(
+            "Morning Tide",
+            48.0,
+            Spec {
+                bpm: 84.0,
+                root: 60,
+                minor: false,
+                progression: [0, 5, 3, 4],
+                lead: Lead::Bell,
+                arpeggio: false,
+                seed: 0x1234_5678,
+            },
+        ),
+        p(
+            "Glass Orchard",
+            44.0,
+            Spec {
+                bpm: 96.0,
+                root: 57,
+                minor: true,
+                progression: [0, 5, 2, 6],
+                lead: Lead::Pluck,
+                arpeggio: true,
+                seed: 0x0bad_cafe,
+            },
+        ),
+        p(
+            "Lantern Walk",
+            52.0,
+            Spec {
+                bpm: 72.0,
+                root: 65,
+                minor: false,
+                progression: [0, 2, 3, 0],
+                lead: Lead::Soft,
+                arpeggio: false,
+                seed: 0x2468_ace1,
+            },
+        ),
+        p(
+            "Northern Lights",
+            40.0,
+            Spec {
+                bpm: 66.0,
+                root: 62,
+                minor: true,
+                progression: [0, 3, 5, 4],
+                lead: Lead::Bell,
+                arpeggio: true,
+                seed: 0x1357_9bdf,
+            },
+        ),
     ]
 }
 
@@ -157,21 +214,39 @@ impl Piece {
             r.bass(t0, beat * 1.9, root, 0.20);
             r.bass(t0 + beat * 2.0, beat * 1.5, root, 0.17);
             if b % 2 == 1 {
-                r.bass(t0 + beat * 3.5, beat * 0.45, self.degree(chord + 4, -2) as f32, 0.12);
+                r.bass(
+                    t0 + beat * 3.5,
+                    beat * 0.45,
+                    self.degree(chord + 4, -2) as f32,
+                    0.12,
+                );
             }
             // Arpeggio: chord tones up and down in eighths, quiet.
             if s.arpeggio && b >= 2 {
                 let order = [0usize, 1, 2, 1, 0, 1, 2, 1];
                 for (k, &o) in order.iter().enumerate() {
                     let note = self.degree(tones[o], 0) as f32 + 12.0;
-                    r.lead(Lead::Pluck, t0 + k as f32 * beat / 2.0, beat * 0.45, note, 0.035, 0.5 - o as f32 * 0.5);
+                    r.lead(
+                        Lead::Pluck,
+                        t0 + k as f32 * beat / 2.0,
+                        beat * 0.45,
+                        note,
+                        0.035,
+                        0.5 - o as f32 * 0.5,
+                    );
                 }
             }
             // Melody from the third bar: eighth-note grid, rests, leaning on chord tones.
             if b >= 2 && b + 1 < bars {
                 let mut k = 0;
                 while k < 8 {
-                    let len = if rng.unit() < 0.35 { 2 } else if rng.unit() < 0.15 { 4 } else { 1 };
+                    let len = if rng.unit() < 0.35 {
+                        2
+                    } else if rng.unit() < 0.15 {
+                        4
+                    } else {
+                        1
+                    };
                     let len = len.min(8 - k);
                     if rng.unit() < 0.22 {
                         k += len;
@@ -183,7 +258,11 @@ impl Piece {
                     // On strong beats snap to the nearest chord tone.
                     if k % 4 == 0 {
                         let want = d % 7;
-                        let nearest = tones.iter().map(|t| t % 7).min_by_key(|t| (*t as i32 - want as i32).abs()).unwrap_or(want);
+                        let nearest = tones
+                            .iter()
+                            .map(|t| t % 7)
+                            .min_by_key(|t| (*t as i32 - want as i32).abs())
+                            .unwrap_or(want);
                         d = d - want + nearest;
                     }
                     let note = self.degree(d, 0) as f32;
@@ -207,26 +286,51 @@ struct Renderer {
 }
 
 fn envelope(t: f32, dur: f32, attack: f32, decay_rate: f32, sustain: f32, release: f32) -> f32 {
-    let on = if t < attack { t / attack } else { sustain + (1.0 - sustain) * (-(t - attack) * decay_rate).exp() };
+    let on = if t < attack {
+        t / attack
+    } else {
+        sustain + (1.0 - sustain) * (-(t - attack) * decay_rate).exp()
+    };
     if t <= dur {
         on
     } else {
-        let held = if dur < attack { dur / attack } else { sustain + (1.0 - sustain) * (-(dur - attack) * decay_rate).exp() };
+        let held = if dur < attack {
+            dur / attack
+        } else {
+            sustain + (1.0 - sustain) * (-(dur - attack) * decay_rate).exp()
+        };
         held * (-(t - dur) / release * 5.0).exp()
     }
 }
 
 impl Renderer {
     fn new(rate: u32, len: usize) -> Self {
-        Self { rate: rate as f32, len, dry: vec![0.0; len * 2], lead: vec![0.0; len * 2], delay_time: 0.5 }
+        Self {
+            rate: rate as f32,
+            len,
+            dry: vec![0.0; len * 2],
+            lead: vec![0.0; len * 2],
+            delay_time: 0.5,
+        }
     }
 
     /// Calls `f(t)` for every sample of a note starting at `start` lasting `total` seconds and
     /// adds the returned mono value, panned, to `bus`.
-    fn add(bus: &mut [f32], rate: f32, len: usize, start: f32, total: f32, pan: f32, mut f: impl FnMut(f32) -> f32) {
+    fn add(
+        bus: &mut [f32],
+        rate: f32,
+        len: usize,
+        start: f32,
+        total: f32,
+        pan: f32,
+        mut f: impl FnMut(f32) -> f32,
+    ) {
         let first = (start * rate) as usize;
         let last = (((start + total) * rate) as usize).min(len);
-        let (gl, gr) = ((1.0 - pan).sqrt() * std::f32::consts::FRAC_1_SQRT_2, (1.0 + pan).sqrt() * std::f32::consts::FRAC_1_SQRT_2);
+        let (gl, gr) = (
+            (1.0 - pan).sqrt() * std::f32::consts::FRAC_1_SQRT_2,
+            (1.0 + pan).sqrt() * std::f32::consts::FRAC_1_SQRT_2,
+        );
         for i in first..last {
             let v = f((i - first) as f32 / rate);
             bus[2 * i] += v * gl;
@@ -243,14 +347,22 @@ impl Renderer {
             let p = pan + if k == 0 { -0.3 } else { 0.3 };
             let mut ph = [0.13 * k as f32, 0.0, 0.0];
             let inc = [f0 / self.rate, 2.0 * f0 / self.rate, 3.0 * f0 / self.rate];
-            Self::add(&mut self.dry, self.rate, self.len, start, dur + release, p.clamp(-1.0, 1.0), |t| {
-                let env = envelope(t, dur, 0.9, 0.3, 0.8, release);
-                let v = sin_cycles(ph[0]) + 0.35 * sin_cycles(ph[1]) + 0.12 * sin_cycles(ph[2]);
-                ph[0] += inc[0];
-                ph[1] += inc[1];
-                ph[2] += inc[2];
-                v * env * amp
-            });
+            Self::add(
+                &mut self.dry,
+                self.rate,
+                self.len,
+                start,
+                dur + release,
+                p.clamp(-1.0, 1.0),
+                |t| {
+                    let env = envelope(t, dur, 0.9, 0.3, 0.8, release);
+                    let v = sin_cycles(ph[0]) + 0.35 * sin_cycles(ph[1]) + 0.12 * sin_cycles(ph[2]);
+                    ph[0] += inc[0];
+                    ph[1] += inc[1];
+                    ph[2] += inc[2];
+                    v * env * amp
+                },
+            );
         }
     }
 
@@ -258,13 +370,21 @@ impl Renderer {
         let f0 = midi_hz(note);
         let (mut p1, mut p2) = (0.0f32, 0.0f32);
         let (i1, i2) = (f0 / self.rate, 2.0 * f0 / self.rate);
-        Self::add(&mut self.dry, self.rate, self.len, start, dur + 0.3, 0.0, |t| {
-            let env = envelope(t, dur, 0.012, 2.5, 0.55, 0.3);
-            let v = sin_cycles(p1) + 0.25 * sin_cycles(p2);
-            p1 += i1;
-            p2 += i2;
-            v * env * amp
-        });
+        Self::add(
+            &mut self.dry,
+            self.rate,
+            self.len,
+            start,
+            dur + 0.3,
+            0.0,
+            |t| {
+                let env = envelope(t, dur, 0.012, 2.5, 0.55, 0.3);
+                let v = sin_cycles(p1) + 0.25 * sin_cycles(p2);
+                p1 += i1;
+                p2 += i2;
+                v * env * amp
+            },
+        );
     }
 
     fn lead(&mut self, timbre: Lead, start: f32, dur: f32, note: f32, amp: f32, pan: f32) {
@@ -284,7 +404,8 @@ impl Renderer {
             Lead::Pluck => Self::add(&mut self.lead, rate, self.len, start, dur + 0.8, pan, |t| {
                 let env = envelope(t, dur, 0.003, 4.0, 0.0, 0.8);
                 let bright = (-t * 6.0).exp();
-                let v = sin_cycles(pc) + 0.5 * bright * sin_cycles(p2) + 0.25 * bright * sin_cycles(p3);
+                let v =
+                    sin_cycles(pc) + 0.5 * bright * sin_cycles(p2) + 0.25 * bright * sin_cycles(p3);
                 pc += f0 / rate;
                 p2 += 2.0 * f0 / rate;
                 p3 += 3.0 * f0 / rate;
@@ -349,12 +470,16 @@ fn reverb(input: &[f32], rate: f32) -> Vec<f32> {
     let mut out = vec![0.0; input.len()];
     for c in 0..2 {
         let spread = if c == 0 { 0 } else { 23 };
-        let mut comb_bufs: Vec<Vec<f32>> =
-            combs.iter().map(|&l| vec![0.0; (((l + spread) as f32) * scale) as usize + 1]).collect();
+        let mut comb_bufs: Vec<Vec<f32>> = combs
+            .iter()
+            .map(|&l| vec![0.0; (((l + spread) as f32) * scale) as usize + 1])
+            .collect();
         let mut comb_pos = [0usize; 4];
         let mut comb_lp = [0.0f32; 4];
-        let mut ap_bufs: Vec<Vec<f32>> =
-            allpasses.iter().map(|&l| vec![0.0; (((l + spread) as f32) * scale) as usize + 1]).collect();
+        let mut ap_bufs: Vec<Vec<f32>> = allpasses
+            .iter()
+            .map(|&l| vec![0.0; (((l + spread) as f32) * scale) as usize + 1])
+            .collect();
         let mut ap_pos = [0usize; 2];
         for i in 0..n {
             let x = input[2 * i + c] * 0.25;

@@ -23,7 +23,9 @@ pub struct AacEncoder {
 
 impl std::fmt::Debug for AacEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AacEncoder").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("AacEncoder")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,7 +88,10 @@ impl AacEncoder {
             pos += r.input_consumed;
             if r.output_size > 0 {
                 self.emitted_frames += u64::from(self.info.frame_size);
-                out.push(Packet::audio(self.out[..r.output_size].to_vec(), self.info.frame_size));
+                out.push(Packet::audio(
+                    self.out[..r.output_size].to_vec(),
+                    self.info.frame_size,
+                ));
             }
         }
         self.pending.drain(..pos);

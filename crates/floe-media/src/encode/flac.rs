@@ -27,7 +27,9 @@ pub struct FlacEncoder {
 
 impl std::fmt::Debug for FlacEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlacEncoder").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("FlacEncoder")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,13 +41,18 @@ impl FlacEncoder {
     /// Any rate up to 655 kHz, 1–8 channels.
     pub fn new(rate: u32, channels: u16) -> Result<Self, EncodeError> {
         if !(1..=8).contains(&channels) || rate == 0 || rate > 655_350 {
-            return Err(EncodeError::Unsupported(format!("FLAC at {rate} Hz, {channels} ch")));
+            return Err(EncodeError::Unsupported(format!(
+                "FLAC at {rate} Hz, {channels} ch"
+            )));
         }
         let mut cfg = config::Encoder::default();
         cfg.multithread = false;
         let config = cfg.into_verified().map_err(|(_, e)| lib(e))?;
-        let mut stream_info = StreamInfo::new(rate as usize, usize::from(channels), 16).map_err(lib)?;
-        stream_info.set_block_sizes(FLAC_BLOCK, FLAC_BLOCK).map_err(lib)?;
+        let mut stream_info =
+            StreamInfo::new(rate as usize, usize::from(channels), 16).map_err(lib)?;
+        stream_info
+            .set_block_sizes(FLAC_BLOCK, FLAC_BLOCK)
+            .map_err(lib)?;
         let mut sink = ByteSink::new();
         stream_info.write(&mut sink).map_err(lib)?;
         let extradata = bytes::Bytes::copy_from_slice(sink.as_slice());
@@ -78,8 +85,13 @@ impl FlacEncoder {
         } else {
             fb.fill_interleaved(samples).map_err(lib)?;
         }
-        let frame = flacenc::encode_fixed_size_frame(&self.config, &fb, self.frame_number, &self.stream_info)
-            .map_err(lib)?;
+        let frame = flacenc::encode_fixed_size_frame(
+            &self.config,
+            &fb,
+            self.frame_number,
+            &self.stream_info,
+        )
+        .map_err(lib)?;
         self.frame_number += 1;
         let mut sink = ByteSink::new();
         frame.write(&mut sink).map_err(lib)?;

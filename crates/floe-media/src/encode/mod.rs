@@ -135,7 +135,11 @@ pub struct Packet {
 
 impl Packet {
     pub(crate) fn audio(data: impl Into<Bytes>, frames: u32) -> Self {
-        Self { data: data.into(), frames, header: false }
+        Self {
+            data: data.into(),
+            frames,
+            header: false,
+        }
     }
 }
 
@@ -173,7 +177,10 @@ pub enum EncodeError {
 
 impl EncodeError {
     pub(crate) fn lib(codec: &'static str, e: impl std::fmt::Display) -> Self {
-        EncodeError::Library { codec, message: e.to_string() }
+        EncodeError::Library {
+            codec,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -217,7 +224,12 @@ pub struct EncoderConfig {
 
 /// Builds the encoder for `config`.
 pub fn new_encoder(config: EncoderConfig) -> Result<Box<dyn Encoder>, EncodeError> {
-    let EncoderConfig { codec, rate, channels, bitrate_kbps } = config;
+    let EncoderConfig {
+        codec,
+        rate,
+        channels,
+        bitrate_kbps,
+    } = config;
     Ok(match codec {
         Codec::Mp3 => Box::new(Mp3Encoder::new(rate, channels, bitrate_kbps)?),
         Codec::Opus => Box::new(OpusEncoder::new(channels, bitrate_kbps)?),
@@ -225,10 +237,14 @@ pub fn new_encoder(config: EncoderConfig) -> Result<Box<dyn Encoder>, EncodeErro
         Codec::Flac => Box::new(FlacEncoder::new(rate, channels)?),
         Codec::PcmS16Le => Box::new(PcmEncoder::new(rate, channels)),
         #[cfg(feature = "fdk-aac")]
-        Codec::AacLc | Codec::HeAac => Box::new(AacEncoder::new(codec, rate, channels, bitrate_kbps)?),
+        Codec::AacLc | Codec::HeAac => {
+            Box::new(AacEncoder::new(codec, rate, channels, bitrate_kbps)?)
+        }
         #[cfg(not(feature = "fdk-aac"))]
         Codec::AacLc | Codec::HeAac => {
-            return Err(EncodeError::Unsupported("AAC needs the `fdk-aac` cargo feature".into()))
+            return Err(EncodeError::Unsupported(
+                "AAC needs the `fdk-aac` cargo feature".into(),
+            ))
         }
     })
 }

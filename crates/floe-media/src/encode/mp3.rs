@@ -20,7 +20,9 @@ pub struct Mp3Encoder {
 
 impl std::fmt::Debug for Mp3Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mp3Encoder").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Mp3Encoder")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,7 +54,9 @@ impl Mp3Encoder {
     pub fn new(rate: u32, channels: u16, kbps: u32) -> Result<Self, EncodeError> {
         const RATES: [u32; 9] = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000];
         if !RATES.contains(&rate) || !(1..=2).contains(&channels) {
-            return Err(EncodeError::Unsupported(format!("MP3 at {rate} Hz, {channels} ch")));
+            return Err(EncodeError::Unsupported(format!(
+                "MP3 at {rate} Hz, {channels} ch"
+            )));
         }
         let brate = lame_bitrate(kbps)
             .ok_or_else(|| EncodeError::Unsupported(format!("MP3 bitrate {kbps} kbit/s")))?;
@@ -61,7 +65,12 @@ impl Mp3Encoder {
         b.set_num_channels(channels as u8).map_err(e)?;
         b.set_sample_rate(rate).map_err(e)?;
         b.set_brate(brate).map_err(e)?;
-        b.set_mode(if channels == 1 { Mode::Mono } else { Mode::JointStereo }).map_err(e)?;
+        b.set_mode(if channels == 1 {
+            Mode::Mono
+        } else {
+            Mode::JointStereo
+        })
+        .map_err(e)?;
         b.set_quality(Quality::NearBest).map_err(e)?;
         b.set_vbr_mode(mp3lame_encoder::VbrMode::Off).map_err(e)?;
         b.set_to_write_vbr_tag(false).map_err(e)?;
@@ -106,7 +115,9 @@ impl Mp3Encoder {
 
 /// The length in bytes and samples of the MPEG audio Layer III frame starting at `b[0]`.
 pub(crate) fn mp3_frame(b: &[u8]) -> Option<(usize, u32)> {
-    const BR_V1: [u32; 15] = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+    const BR_V1: [u32; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
     const BR_V2: [u32; 15] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
     if b.len() < 4 || b[0] != 0xFF || b[1] & 0xE0 != 0xE0 || (b[1] >> 1) & 3 != 1 {
         return None;
@@ -141,11 +152,14 @@ impl Encoder for Mp3Encoder {
             return Ok(Vec::new());
         }
         self.out.clear();
-        self.out.reserve(mp3lame_encoder::max_required_buffer_size(pcm.frames()));
+        self.out
+            .reserve(mp3lame_encoder::max_required_buffer_size(pcm.frames()));
         let r = if self.info.channels == 1 {
-            self.lame.encode_to_vec(MonoPcm(&pcm.samples[..]), &mut self.out)
+            self.lame
+                .encode_to_vec(MonoPcm(&pcm.samples[..]), &mut self.out)
         } else {
-            self.lame.encode_to_vec(InterleavedPcm(&pcm.samples[..]), &mut self.out)
+            self.lame
+                .encode_to_vec(InterleavedPcm(&pcm.samples[..]), &mut self.out)
         };
         r.map_err(|e| EncodeError::lib("mp3", e))?;
         self.carry.extend_from_slice(&self.out);
@@ -159,7 +173,9 @@ impl Encoder for Mp3Encoder {
         self.finished = true;
         self.out.clear();
         self.out.reserve(7200 * 2);
-        self.lame.flush_to_vec::<FlushGap>(&mut self.out).map_err(|e| EncodeError::lib("mp3", e))?;
+        self.lame
+            .flush_to_vec::<FlushGap>(&mut self.out)
+            .map_err(|e| EncodeError::lib("mp3", e))?;
         self.carry.extend_from_slice(&self.out);
         Ok(self.split_frames(true))
     }

@@ -28,7 +28,9 @@ pub struct OpusEncoder {
 
 impl std::fmt::Debug for OpusEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpusEncoder").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("OpusEncoder")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,11 +43,14 @@ impl OpusEncoder {
             n => return Err(EncodeError::Unsupported(format!("Opus with {n} channels"))),
         };
         if !(6..=510).contains(&kbps) {
-            return Err(EncodeError::Unsupported(format!("Opus bitrate {kbps} kbit/s")));
+            return Err(EncodeError::Unsupported(format!(
+                "Opus bitrate {kbps} kbit/s"
+            )));
         }
         let e = |e: opus::Error| EncodeError::lib("opus", e);
         let mut enc = opus::Encoder::new(48_000, ch, Application::Audio).map_err(e)?;
-        enc.set_bitrate(Bitrate::Bits(kbps as i32 * 1000)).map_err(e)?;
+        enc.set_bitrate(Bitrate::Bits(kbps as i32 * 1000))
+            .map_err(e)?;
         enc.set_vbr(true).map_err(e)?;
         enc.set_vbr_constraint(true).map_err(e)?;
         enc.set_complexity(10).map_err(e)?;
@@ -77,7 +82,8 @@ impl OpusEncoder {
             // Pad so that every input sample (shifted by the pre-skip) is inside a packet.
             let needed = target.saturating_sub(self.emitted) as usize * ch;
             let padded = needed.div_ceil(step) * step;
-            self.pending.resize(padded.max(self.pending.len().div_ceil(step) * step), 0.0);
+            self.pending
+                .resize(padded.max(self.pending.len().div_ceil(step) * step), 0.0);
         }
         let mut buf = [0u8; MAX_PACKET];
         let mut pos = 0;
@@ -90,7 +96,11 @@ impl OpusEncoder {
                 .encode_float(&self.pending[pos..pos + step], &mut buf)
                 .map_err(|e| EncodeError::lib("opus", e))?;
             pos += step;
-            let frames = if last { (target - self.emitted).min(OPUS_FRAME as u64) } else { OPUS_FRAME as u64 };
+            let frames = if last {
+                (target - self.emitted).min(OPUS_FRAME as u64)
+            } else {
+                OPUS_FRAME as u64
+            };
             self.emitted += frames;
             out.push(Packet::audio(buf[..n].to_vec(), frames as u32));
         }

@@ -44,7 +44,9 @@ pub struct VorbisEncoder {
 
 impl std::fmt::Debug for VorbisEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VorbisEncoder").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("VorbisEncoder")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,14 +57,26 @@ impl VorbisEncoder {
     }
 
     /// As [`VorbisEncoder::new`] with a chosen Ogg stream serial number.
-    pub fn with_serial(rate: u32, channels: u16, kbps: u32, serial: i32) -> Result<Self, EncodeError> {
-        let unsupported = || EncodeError::Unsupported(format!("Vorbis at {rate} Hz, {channels} ch, {kbps} kbit/s"));
+    pub fn with_serial(
+        rate: u32,
+        channels: u16,
+        kbps: u32,
+        serial: i32,
+    ) -> Result<Self, EncodeError> {
+        let unsupported = || {
+            EncodeError::Unsupported(format!("Vorbis at {rate} Hz, {channels} ch, {kbps} kbit/s"))
+        };
         let r = NonZeroU32::new(rate).ok_or_else(unsupported)?;
-        let c = u8::try_from(channels).ok().and_then(NonZeroU8::new).ok_or_else(unsupported)?;
+        let c = u8::try_from(channels)
+            .ok()
+            .and_then(NonZeroU8::new)
+            .ok_or_else(unsupported)?;
         let b = NonZeroU32::new(kbps * 1000).ok_or_else(unsupported)?;
         let sink = Sink::default();
         let mut builder = VorbisEncoderBuilder::new_with_serial(r, c, sink.clone(), serial);
-        builder.bitrate_management_strategy(VorbisBitrateManagementStrategy::Abr { average_bitrate: b });
+        builder.bitrate_management_strategy(VorbisBitrateManagementStrategy::Abr {
+            average_bitrate: b,
+        });
         builder
             .comment_tags([("ENCODER", "Floe")])
             .map_err(|e| EncodeError::lib("vorbis", e))?;
@@ -97,11 +111,19 @@ impl VorbisEncoder {
             if !header {
                 self.header_pages_left = false;
             }
-            let frames = if header || granule == u64::MAX { 0 } else { granule.saturating_sub(self.last_granule) };
+            let frames = if header || granule == u64::MAX {
+                0
+            } else {
+                granule.saturating_sub(self.last_granule)
+            };
             if !header && granule != u64::MAX {
                 self.last_granule = granule;
             }
-            out.push(Packet { data: page.into(), frames: frames as u32, header });
+            out.push(Packet {
+                data: page.into(),
+                frames: frames as u32,
+                header,
+            });
         }
         self.carry.drain(..used);
         out
@@ -122,13 +144,16 @@ impl Encoder for VorbisEncoder {
                 plane.clear();
                 plane.extend(chunk.iter().skip(c).step_by(ch));
             }
-            enc.encode_audio_block(&self.planar).map_err(|e| EncodeError::lib("vorbis", e))?;
+            enc.encode_audio_block(&self.planar)
+                .map_err(|e| EncodeError::lib("vorbis", e))?;
         }
         Ok(self.drain_pages())
     }
 
     fn finish(&mut self) -> Result<Vec<Packet>, EncodeError> {
-        let Some(enc) = self.enc.take() else { return Ok(Vec::new()) };
+        let Some(enc) = self.enc.take() else {
+            return Ok(Vec::new());
+        };
         enc.finish().map_err(|e| EncodeError::lib("vorbis", e))?;
         Ok(self.drain_pages())
     }

@@ -2,7 +2,9 @@
 
 use crate::encode::{Codec, CodecInfo};
 
-const RATES: [u32; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+const RATES: [u32; 13] = [
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
 
 /// Largest access unit an ADTS header can describe (13-bit frame length minus the header).
 pub const MAX_ADTS_PAYLOAD: usize = 8191 - 7;
@@ -29,7 +31,11 @@ impl AdtsWriter {
         if !(1..=7).contains(&info.channels) {
             return None;
         }
-        Some(Self { profile: 1, rate_index, channel_config: info.channels as u8 })
+        Some(Self {
+            profile: 1,
+            rate_index,
+            channel_config: info.channels as u8,
+        })
     }
 
     /// The 7-byte header for an access unit of `payload_len` bytes.
@@ -42,7 +48,7 @@ impl AdtsWriter {
             ((self.channel_config & 3) << 6) | ((len >> 11) as u8 & 0x03),
             (len >> 3) as u8,
             ((len as u8 & 0x07) << 5) | 0x1F, // buffer fullness 0x7FF (VBR)
-            0xFC,                            // fullness low bits, one raw data block
+            0xFC,                             // fullness low bits, one raw data block
         ]
     }
 
@@ -81,7 +87,12 @@ mod tests {
         assert_eq!(ch, 2);
         let len = (u32::from(h[3] & 3) << 11) | (u32::from(h[4]) << 3) | u32::from(h[5] >> 5);
         assert_eq!(len, 107);
-        let he = AdtsWriter::new(&CodecInfo { codec: Codec::HeAac, rate: 48000, ..info }).expect("he");
+        let he = AdtsWriter::new(&CodecInfo {
+            codec: Codec::HeAac,
+            rate: 48000,
+            ..info
+        })
+        .expect("he");
         assert_eq!((he.header(10)[2] >> 2) & 0xF, 6); // 24000 core
     }
 }

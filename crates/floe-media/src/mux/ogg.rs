@@ -25,7 +25,11 @@ fn crc_table() -> &'static [u32; 256] {
         for (i, e) in t.iter_mut().enumerate() {
             let mut r = (i as u32) << 24;
             for _ in 0..8 {
-                r = if r & 0x8000_0000 != 0 { (r << 1) ^ 0x04c1_1db7 } else { r << 1 };
+                r = if r & 0x8000_0000 != 0 {
+                    (r << 1) ^ 0x04c1_1db7
+                } else {
+                    r << 1
+                };
             }
             *e = r;
         }
@@ -36,7 +40,9 @@ fn crc_table() -> &'static [u32; 256] {
 /// The Ogg CRC-32 (polynomial 0x04c11db7, no reflection, initial value 0).
 pub fn ogg_crc(data: &[u8]) -> u32 {
     let t = crc_table();
-    data.iter().fold(0u32, |crc, &b| (crc << 8) ^ t[((crc >> 24) as u8 ^ b) as usize])
+    data.iter().fold(0u32, |crc, &b| {
+        (crc << 8) ^ t[((crc >> 24) as u8 ^ b) as usize]
+    })
 }
 
 /// One logical Ogg bitstream: serial number and page sequence.
@@ -50,7 +56,11 @@ pub struct OggStream {
 impl OggStream {
     /// A stream with this serial number.
     pub fn new(serial: u32) -> Self {
-        Self { serial, sequence: 0, started: false }
+        Self {
+            serial,
+            sequence: 0,
+            started: false,
+        }
     }
 
     /// Pages for `packets`, each given with the granule position after it. Packets are laid
@@ -68,13 +78,20 @@ impl OggStream {
         let mut pages = Vec::new();
         let mut seg = 0;
         let mut data_pos = 0;
-        let data: Vec<u8> = packets.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+        let data: Vec<u8> = packets
+            .iter()
+            .flat_map(|(p, _)| p.iter().copied())
+            .collect();
         let mut continued = false;
         while seg < lacing.len() || (pages.is_empty() && lacing.is_empty()) {
             let end = (seg + 255).min(lacing.len());
             let segs = &lacing[seg..end];
             let body_len: usize = segs.iter().map(|(l, _)| usize::from(*l)).sum();
-            let granule = segs.iter().rev().find_map(|(_, e)| *e).map_or(NO_GRANULE, |i| packets[i].1);
+            let granule = segs
+                .iter()
+                .rev()
+                .find_map(|(_, e)| *e)
+                .map_or(NO_GRANULE, |i| packets[i].1);
             let mut flags = 0;
             if continued {
                 flags |= FLAG_CONTINUED;
@@ -87,7 +104,12 @@ impl OggStream {
                 flags |= FLAG_EOS;
             }
             let lacing_vals: Vec<u8> = segs.iter().map(|(l, _)| *l).collect();
-            pages.push(self.page(flags, granule, &lacing_vals, &data[data_pos..data_pos + body_len]));
+            pages.push(self.page(
+                flags,
+                granule,
+                &lacing_vals,
+                &data[data_pos..data_pos + body_len],
+            ));
             continued = segs.last().is_some_and(|(_, e)| e.is_none());
             data_pos += body_len;
             seg = end;
@@ -127,7 +149,10 @@ pub fn split_pages(buf: &[u8]) -> (Vec<(usize, usize, u64)>, usize) {
         if buf.len() < pos + 27 + nseg {
             break;
         }
-        let body: usize = buf[pos + 27..pos + 27 + nseg].iter().map(|&l| usize::from(l)).sum();
+        let body: usize = buf[pos + 27..pos + 27 + nseg]
+            .iter()
+            .map(|&l| usize::from(l))
+            .sum();
         let len = 27 + nseg + body;
         if buf.len() < pos + len {
             break;
@@ -195,7 +220,12 @@ impl OggMuxer {
 
     /// The header pages (identification page with the BOS flag, then the comment page).
     /// Call once, before any audio. `input_rate` goes into OpusHead.
-    pub fn headers(&mut self, info: &CodecInfo, input_rate: u32, tags: &[(String, String)]) -> Vec<Bytes> {
+    pub fn headers(
+        &mut self,
+        info: &CodecInfo,
+        input_rate: u32,
+        tags: &[(String, String)],
+    ) -> Vec<Bytes> {
         let mut pages = Vec::new();
         match self.mapping {
             Mapping::Opus => {
@@ -237,7 +267,8 @@ impl OggMuxer {
     pub fn push(&mut self, packet: &Packet) -> Vec<Bytes> {
         let mut out = Vec::new();
         if !self.queue.is_empty()
-            && (self.queued_frames >= self.page_frames || self.queued_bytes + packet.data.len() > PAGE_BYTES)
+            && (self.queued_frames >= self.page_frames
+                || self.queued_bytes + packet.data.len() > PAGE_BYTES)
         {
             out = self.flush(false);
         }
@@ -255,7 +286,11 @@ impl OggMuxer {
 
     fn flush(&mut self, eos: bool) -> Vec<Bytes> {
         let refs: Vec<(&[u8], u64)> = self.queue.iter().map(|(d, g)| (&d[..], *g)).collect();
-        let pages = if refs.is_empty() && !eos { Vec::new() } else { self.stream.pages(&refs, eos) };
+        let pages = if refs.is_empty() && !eos {
+            Vec::new()
+        } else {
+            self.stream.pages(&refs, eos)
+        };
         self.queue.clear();
         self.queued_frames = 0;
         self.queued_bytes = 0;

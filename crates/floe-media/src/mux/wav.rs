@@ -6,7 +6,12 @@ pub const STREAMING_SIZE: u32 = 0xFFFF_FFFF;
 /// The 44-byte header of a PCM WAV file. `data_len` is the byte length of the samples, or
 /// `None` for an endless stream (RIFF and data sizes `0xFFFFFFFF`, which browsers, ffmpeg and
 /// mpv play as "until the connection ends").
-pub fn wav_header(rate: u32, channels: u16, bits_per_sample: u16, data_len: Option<u32>) -> [u8; 44] {
+pub fn wav_header(
+    rate: u32,
+    channels: u16,
+    bits_per_sample: u16,
+    data_len: Option<u32>,
+) -> [u8; 44] {
     let block_align = channels * bits_per_sample.div_ceil(8);
     let byte_rate = rate * u32::from(block_align);
     let (riff_len, data_len) = match data_len {
