@@ -26,3 +26,58 @@ pub mod query;
 pub mod shoutcast;
 pub mod sse;
 pub mod xml;
+
+/// Hostile input: every parser over random bytes, in random pieces, never panics.
+#[cfg(test)]
+mod robustness {
+    fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Bias towards bytes that matter to the text parsers.
+                match x % 8 {
+                    0 => b'\n',
+                    1 => b'\r',
+                    2 => b':',
+                    3 => b' ',
+                    _ => (x >> 32) as u8,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_parsers_never_panic() {
+        for seed in 0..300u64 {
+            let data = random_bytes(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), 600);
+            for limit in [0, 1, 16, 300, 8192] {
+                let _ = crate::head::parse_head(&data, limit);
+                let _ = crate::shoutcast::parse_password(&data, limit);
+                let _ = crate::shoutcast::parse_headers(&data, limit);
+            }
+            let mut d = crate::chunked::ChunkedDecoder::new();
+            let mut out = Vec::new();
+            for piece in data.chunks(1 + (seed as usize % 50)) {
+                if d.decode(piece, &mut out).is_err() {
+                    break;
+                }
+            }
+            let text = String::from_utf8_lossy(&data);
+            let q = crate::query::Query::parse(&text);
+            let _ = q.get("a");
+            let _ = crate::auth::parse_basic(&text);
+            let _ = crate::icy::parse_payload(&data);
+            let mut demux = crate::icy::IcyDemuxer::new(seed as usize % 40);
+            let mut audio = Vec::new();
+            for piece in data.chunks(7) {
+                let _ = demux.push(piece, &mut audio);
+            }
+            let block = crate::icy::encode_block(&text, Some(&text));
+            assert!(block.len() <= 1 + crate::icy::MAX_PAYLOAD);
+            assert_eq!(block.len(), 1 + usize::from(block[0]) * 16);
+        }
+    }
+}
