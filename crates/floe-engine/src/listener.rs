@@ -216,9 +216,7 @@ impl ListenerSession {
         let ring = &st.ring;
         let mut added = 0;
         if !self.joined {
-            if st.source.is_none() {
-                return None;
-            }
+            st.source.as_ref()?;
             let burst = if self.first_join {
                 mount.policy.burst
             } else {
@@ -264,9 +262,7 @@ impl ListenerSession {
         if added > 0 {
             return Some(Fill::Data(added));
         }
-        if st.source.is_none() {
-            return None;
-        }
+        st.source.as_ref()?;
         Some(Fill::Idle)
     }
 

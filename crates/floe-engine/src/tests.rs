@@ -93,7 +93,7 @@ fn frames_of_one_read_are_grouped_into_chunks_that_start_at_a_frame() {
     let sizes: Vec<usize> = st.ring.chunks.iter().map(|c| c.data.len()).collect();
     assert_eq!(sizes.iter().sum::<usize>(), 40 * 417);
     assert!(
-        sizes.len() == 2 && sizes[0] % 417 == 0 && sizes[0] >= 8192,
+        sizes.len() == 2 && sizes[0].is_multiple_of(417) && sizes[0] >= 8192,
         "{sizes:?}"
     );
     assert!(st.ring.chunks.iter().all(|c| c.sync));

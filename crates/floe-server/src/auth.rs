@@ -12,7 +12,10 @@ fn matches(user: &str, pass: &str, want_user: &str, want_pass: &str) -> bool {
 }
 
 /// The source credentials a mount accepts: its own, or the global ones.
-pub fn source_credentials<'a>(creds: &'a Credentials, policy: &'a MountPolicy) -> (&'a str, &'a str) {
+pub fn source_credentials<'a>(
+    creds: &'a Credentials,
+    policy: &'a MountPolicy,
+) -> (&'a str, &'a str) {
     (
         policy.source_user.as_deref().unwrap_or(&creds.source_user),
         policy
@@ -69,18 +72,34 @@ mod tests {
     fn global_and_per_mount_source_credentials() {
         let global = MountSettings::default().resolve();
         // source:hackme
-        assert!(is_source(&creds(), &global, Some("Basic c291cmNlOmhhY2ttZQ==")));
-        assert!(!is_source(&creds(), &global, Some("Basic c291cmNlOndyb25n")));
+        assert!(is_source(
+            &creds(),
+            &global,
+            Some("Basic c291cmNlOmhhY2ttZQ==")
+        ));
+        assert!(!is_source(
+            &creds(),
+            &global,
+            Some("Basic c291cmNlOndyb25n")
+        ));
         assert!(!is_source(&creds(), &global, None));
         let own = MountSettings {
             source_password: Some("other".into()),
             ..Default::default()
         }
         .resolve();
-        assert!(!is_source(&creds(), &own, Some("Basic c291cmNlOmhhY2ttZQ==")));
+        assert!(!is_source(
+            &creds(),
+            &own,
+            Some("Basic c291cmNlOmhhY2ttZQ==")
+        ));
         // source:other
         assert!(is_source(&creds(), &own, Some("Basic c291cmNlOm90aGVy")));
-        assert!(may_manage(&creds(), Some(&own), Some("Basic c291cmNlOm90aGVy")));
+        assert!(may_manage(
+            &creds(),
+            Some(&own),
+            Some("Basic c291cmNlOm90aGVy")
+        ));
         // admin:secret
         assert!(may_manage(&creds(), None, Some("Basic YWRtaW46c2VjcmV0")));
         assert!(!may_manage(&creds(), None, Some("Basic c291cmNlOm90aGVy")));

@@ -233,7 +233,11 @@ async fn handle(state: AppState, router: axum::Router, mut stream: TcpStream, re
                 if !buf.is_empty() {
                     tracing::info!(%remote, "request head not complete within the header timeout");
                     let _ = stream
-                        .write_all(&plain_response(408, "Request Timeout", "request head timeout\n"))
+                        .write_all(&plain_response(
+                            408,
+                            "Request Timeout",
+                            "request head timeout\n",
+                        ))
                         .await;
                 }
                 return;
@@ -265,7 +269,8 @@ async fn handle(state: AppState, router: axum::Router, mut stream: TcpStream, re
         match route(&state, &head) {
             Route::Source => {
                 buf.advance(head_len);
-                match ingest::http_source(&state, stream, head, buf, client).await {
+                // Boxed: a source's state is large and must not size every listener's task.
+                match Box::pin(ingest::http_source(&state, stream, head, buf, client)).await {
                     Some((s, b)) => {
                         stream = s;
                         buf = b;
@@ -274,8 +279,9 @@ async fn handle(state: AppState, router: axum::Router, mut stream: TcpStream, re
                 }
             }
             Route::Listener => {
-                drop(buf);
-                listen::serve(&state, stream, head, client).await;
+                // A task of its own, so it holds only the listener's state.
+                let req = Box::new(listen::ListenRequest::from_head(&head));
+                tokio::spawn(listen::serve(state, stream, req, client));
                 return;
             }
             Route::OptionsStar => {
@@ -287,7 +293,14 @@ async fn handle(state: AppState, router: axum::Router, mut stream: TcpStream, re
             }
             Route::Http => {
                 drop(head);
-                serve_http(router, Rewind::new(buf.freeze(), stream), remote, client).await;
+                // Boxed: hyper's connection state must not size every listener's task.
+                Box::pin(serve_http(
+                    router,
+                    Rewind::new(buf.freeze(), stream),
+                    remote,
+                    client,
+                ))
+                .await;
                 return;
             }
         }
@@ -301,10 +314,11 @@ async fn serve_http(
     client: std::net::IpAddr,
 ) {
     let peer = Peer { client, remote };
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(peer);
-        router.clone().oneshot(req.map(axum::body::Body::new))
-    });
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(peer);
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
@@ -398,5 +412,46 @@ mod tests {
         assert!(!is_reserved_path("/live.mp3"));
         assert!(!is_reserved_path("/apis.mp3"));
         assert!(!is_reserved_path("/stats.mp3"));
+    }
+}
+
+#[cfg(test)]
+mod task_size {
+    /// Every listener is one task: its future's size is most of a listener's memory. This keeps
+    /// it from growing by accident (a boxed branch unboxed, a second timer, a buffer inline).
+    #[tokio::test]
+    async fn a_listener_task_stays_small() {
+        use crate::settings::{Credentials, ServerSettings};
+        let engine = floe_engine::Engine::new(Default::default());
+        let settings = ServerSettings::local(
+            "127.0.0.1:0".parse().unwrap(),
+            Credentials {
+                source_user: "s".into(),
+                source_password: "p".into(),
+                admin_user: "a".into(),
+                admin_password: "p".into(),
+            },
+        );
+        let state = crate::AppState::new(engine, settings, crate::access::AccessLog::disabled());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let router = crate::http::router(state.clone());
+        let f = super::handle(state.clone(), router, s, addr);
+        eprintln!("handle future: {} bytes", std::mem::size_of_val(&f));
+        let (s2, _) = l.accept().await.unwrap();
+        let head = floe_proto::head::parse_head(b"GET /a HTTP/1.0\r\n\r\n", 100)
+            .unwrap()
+            .unwrap()
+            .0;
+        let f = crate::listen::serve(
+            state.clone(),
+            s2,
+            Box::new(crate::listen::ListenRequest::from_head(&head)),
+            addr.ip(),
+        );
+        let size = std::mem::size_of_val(&f);
+        eprintln!("listener future: {size} bytes");
+        assert!(size <= 1152, "listener task state grew to {size} bytes");
     }
 }

@@ -29,29 +29,56 @@ const FILL_BUDGET: usize = 256 * 1024;
 /// Most buffers in one vectored write.
 const MAX_IOV: usize = 64;
 
-/// The request fields the listener path needs, taken from whichever parser read the head.
-struct ListenRequest<'a> {
-    method: &'a str,
-    target: &'a str,
-    version: &'a str,
-    path: &'a str,
+/// The request fields the listener path needs, copied out of the parsed head so that the head
+/// (and its header list) is freed before streaming starts.
+pub struct ListenRequest {
+    head_only: bool,
+    target: String,
+    version: &'static str,
     icy: bool,
-    user_agent: Option<&'a str>,
-    referer: Option<&'a str>,
+    user_agent: Option<String>,
+    referer: Option<String>,
 }
 
-/// Serves a live listener on a socket the edge read the head from.
-pub async fn serve(state: &AppState, stream: tokio::net::TcpStream, head: RequestHead, client: IpAddr) {
-    let req = ListenRequest {
-        method: &head.method,
-        target: &head.target,
-        version: &head.version,
-        path: head.path(),
-        icy: head.header("icy-metadata").is_some_and(|v| v.trim() == "1"),
-        user_agent: head.header("user-agent"),
-        referer: head.header("referer"),
-    };
-    run(state, stream, &req, client).await;
+impl ListenRequest {
+    /// From a head the edge parsed.
+    pub fn from_head(head: &RequestHead) -> ListenRequest {
+        ListenRequest {
+            head_only: head.method == "HEAD",
+            target: head.target.clone(),
+            version: if head.version.eq_ignore_ascii_case("HTTP/1.0") {
+                "HTTP/1.0"
+            } else {
+                "HTTP/1.1"
+            },
+            icy: head.header("icy-metadata").is_some_and(|v| v.trim() == "1"),
+            user_agent: head.header("user-agent").map(str::to_string),
+            referer: head.header("referer").map(str::to_string),
+        }
+    }
+
+    fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    fn method(&self) -> &'static str {
+        if self.head_only {
+            "HEAD"
+        } else {
+            "GET"
+        }
+    }
+}
+
+/// Serves a live listener on a socket the edge read the head from. Meant to be spawned as its
+/// own task, so the task holds nothing but the listener's state.
+pub async fn serve(
+    state: AppState,
+    stream: tokio::net::TcpStream,
+    req: Box<ListenRequest>,
+    client: IpAddr,
+) {
+    run(&state, stream, &req, client).await;
 }
 
 /// Serves a listener GET that arrived through hyper (on a kept-alive connection): the same
@@ -63,39 +90,30 @@ pub async fn hyper_listener(
 ) -> Option<axum::response::Response> {
     let path = req.uri().path().to_string();
     state.engine.mount(&path)?;
-    let (icy, user_agent, referer, method, target) = {
+    let listen_req = {
         let header = |name: &str| {
             req.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let target = req
-            .uri()
-            .path_and_query()
-            .map_or(path.clone(), |p| p.as_str().to_string());
-        (
-            header("icy-metadata").is_some_and(|v| v.trim() == "1"),
-            header("user-agent"),
-            header("referer"),
-            req.method().as_str().to_string(),
-            target,
-        )
+        ListenRequest {
+            head_only: req.method() == axum::http::Method::HEAD,
+            target: req
+                .uri()
+                .path_and_query()
+                .map_or(path.clone(), |p| p.as_str().to_string()),
+            version: "HTTP/1.1",
+            icy: header("icy-metadata").is_some_and(|v| v.trim() == "1"),
+            user_agent: header("user-agent"),
+            referer: header("referer"),
+        }
     };
     drop(req);
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
     let state2 = state.clone();
     tokio::spawn(async move {
-        let req = ListenRequest {
-            method: &method,
-            target: &target,
-            version: "HTTP/1.1",
-            path: &path,
-            icy,
-            user_agent: user_agent.as_deref(),
-            referer: referer.as_deref(),
-        };
-        run(&state2, ours, &req, peer.client).await;
+        run(&state2, ours, &listen_req, peer.client).await;
     });
     // The pipe carries a complete HTTP/1.0 response; parse its head back out for hyper.
     let mut reader = tokio::io::BufReader::new(theirs);
@@ -135,7 +153,9 @@ fn tokio_util_stream<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
         let mut buf = [0u8; 16 * 1024];
         let mut rb = tokio::io::ReadBuf::new(&mut buf);
         match Pin::new(&mut reader).poll_read(cx, &mut rb) {
-            std::task::Poll::Ready(Ok(())) if rb.filled().is_empty() => std::task::Poll::Ready(None),
+            std::task::Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                std::task::Poll::Ready(None)
+            }
             std::task::Poll::Ready(Ok(())) => {
                 std::task::Poll::Ready(Some(Ok(Bytes::copy_from_slice(rb.filled()))))
             }
@@ -145,7 +165,12 @@ fn tokio_util_stream<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     })
 }
 
-async fn run<W: AsyncWrite + Unpin>(state: &AppState, mut stream: W, req: &ListenRequest<'_>, client: IpAddr) {
+async fn run<W: AsyncWrite + Unpin>(
+    state: &AppState,
+    mut stream: W,
+    req: &ListenRequest,
+    client: IpAddr,
+) {
     let started = Instant::now();
     let start_unix = unix_now();
     let log = |status: u16, bytes: u64| {
@@ -153,22 +178,27 @@ async fn run<W: AsyncWrite + Unpin>(state: &AppState, mut stream: W, req: &Liste
             client: &client.to_string(),
             user: None,
             start_unix,
-            method: req.method,
-            target: req.target,
+            method: req.method(),
+            target: &req.target,
             version: req.version,
             status,
             bytes,
-            referer: req.referer,
-            user_agent: req.user_agent,
+            referer: req.referer.as_deref(),
+            user_agent: req.user_agent.as_deref(),
             duration_secs: started.elapsed().as_secs(),
         })
     };
-    if req.method == "HEAD" {
-        let (status, head) = match head_only(state, req.path) {
+    if req.head_only {
+        let (status, head) = match head_for(state, req.path()) {
             Some(head) => (200, head),
             None => (
                 404,
-                plain_response(404, "Not Found", "The source you requested could not be found.\n").into(),
+                plain_response(
+                    404,
+                    "Not Found",
+                    "The source you requested could not be found.\n",
+                )
+                .into(),
             ),
         };
         let _ = stream.write_all(&head).await;
@@ -177,17 +207,17 @@ async fn run<W: AsyncWrite + Unpin>(state: &AppState, mut stream: W, req: &Liste
     }
     let info = ListenerInfo {
         ip: client.to_string(),
-        user_agent: req.user_agent.map(str::to_string),
+        user_agent: req.user_agent.clone(),
         icy: req.icy,
     };
-    let mut session = match state.engine.add_listener(req.path, info) {
+    let mut session = match state.engine.add_listener(req.path(), info) {
         Ok(s) => s,
         Err(e) => {
             let (status, reason) = match e {
                 ListenError::NotFound => (404, "Not Found"),
                 _ => (403, "Forbidden"),
             };
-            tracing::info!(%client, mount = req.path, error = %e, "listener refused");
+            tracing::info!(%client, mount = req.path(), error = %e, "listener refused");
             let _ = stream
                 .write_all(&plain_response(status, reason, &format!("{e}\n")))
                 .await;
@@ -196,19 +226,24 @@ async fn run<W: AsyncWrite + Unpin>(state: &AppState, mut stream: W, req: &Liste
         }
     };
     let id = session.handle().id;
-    tracing::debug!(%client, mount = req.path, id, "listener connected");
+    tracing::debug!(%client, mount = req.path(), id, "listener connected");
     let head = response_head(state, session.mount(), session.metaint());
     let mut out = VecDeque::with_capacity(8);
     let head_len = head.len();
     out.push_back(head);
     let outcome = pump(state, &mut stream, &mut session, out, head_len).await;
-    let sent = session.handle().bytes_sent.load(std::sync::atomic::Ordering::Relaxed);
+    let sent = session
+        .handle()
+        .bytes_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
     match outcome {
         Outcome::Ended(EndReason::TooSlow) => tracing::info!(
-            %client, mount = req.path, id, "listener dropped: fallen too far behind"
+            %client, mount = req.path(), id, "listener dropped: fallen too far behind"
         ),
-        Outcome::Ended(r) => tracing::debug!(%client, mount = req.path, id, reason = r.describe(), "listener ended"),
-        other => tracing::debug!(%client, mount = req.path, id, reason = ?other, "listener left"),
+        Outcome::Ended(r) => {
+            tracing::debug!(%client, mount = req.path(), id, reason = r.describe(), "listener ended")
+        }
+        other => tracing::debug!(%client, mount = req.path(), id, reason = ?other, "listener left"),
     }
     drop(session);
     log(200, sent);
@@ -239,6 +274,9 @@ async fn pump<W: AsyncWrite + Unpin>(
     let started = Instant::now();
     let mut pending: usize = out.iter().map(Bytes::len).sum();
     let mut head_left = head_len;
+    // One timer for the task's life: it bounds each write and paces the loop.
+    let tick = tokio::time::sleep(std::time::Duration::ZERO);
+    tokio::pin!(tick);
     loop {
         match session.fill(pending.saturating_sub(head_left), &mut out, FILL_BUDGET) {
             Fill::Data(n) => pending += n,
@@ -246,23 +284,34 @@ async fn pump<W: AsyncWrite + Unpin>(
             Fill::End(reason) => {
                 // What was already due still goes out, briefly.
                 if reason != EndReason::TooSlow && pending > 0 {
-                    let _ = tokio::time::timeout(interval, write_some(stream, &mut out, &mut pending)).await;
+                    tick.as_mut().reset(tokio::time::Instant::now() + interval);
+                    tokio::select! {
+                        _ = write_some(stream, &mut out, &mut pending) => {}
+                        () = &mut tick => {}
+                    }
                 }
                 return Outcome::Ended(reason);
             }
         }
-        let deadline = tokio::time::Instant::now() + interval;
+        tick.as_mut().reset(tokio::time::Instant::now() + interval);
         while pending > 0 {
-            match tokio::time::timeout_at(deadline, write_some(stream, &mut out, &mut pending)).await {
-                Ok(Ok(n)) => {
-                    let audio = n.saturating_sub(head_left);
-                    head_left = head_left.saturating_sub(n);
-                    session.sent(audio);
-                }
-                Ok(Err(_)) => return Outcome::ClientGone,
+            tokio::select! {
+                biased;
+                written = write_some(stream, &mut out, &mut pending) => match written {
+                    Ok(n) => {
+                        let audio = n.saturating_sub(head_left);
+                        head_left = head_left.saturating_sub(n);
+                        session.sent(audio);
+                    }
+                    Err(_) => return Outcome::ClientGone,
+                },
                 // The socket is full: check the lag, then try again.
-                Err(_) => break,
+                () = &mut tick => break,
             }
+        }
+        if out.is_empty() && out.capacity() > 16 {
+            // The burst needed many buffers; steady state needs few.
+            out.shrink_to(8);
         }
         if state.shutdown.is_triggered() {
             return Outcome::Shutdown;
@@ -270,7 +319,7 @@ async fn pump<W: AsyncWrite + Unpin>(
         if max_duration.is_some_and(|d| started.elapsed() >= d) {
             return Outcome::DurationLimit;
         }
-        tokio::time::sleep_until(deadline).await;
+        (&mut tick).await;
     }
 }
 
@@ -311,7 +360,7 @@ async fn write_some<W: AsyncWrite + Unpin>(
 
 /// The response head a listener of the mount gets (only for HEAD: the mount or a fallback must
 /// have a stream).
-fn head_only(state: &AppState, path: &str) -> Option<Bytes> {
+fn head_for(state: &AppState, path: &str) -> Option<Bytes> {
     let requested = state.engine.mount(path)?;
     let serving = if requested.is_ready() {
         requested
@@ -351,7 +400,10 @@ pub fn response_head(state: &AppState, mount: &Arc<Mount>, metaint: Option<usize
         let _ = write!(h, "icy-br:{br}\r\n");
     }
     for (name, value) in [
-        ("icy-description", field(&p.description, src.map(|s| &s.description))),
+        (
+            "icy-description",
+            field(&p.description, src.map(|s| &s.description)),
+        ),
         ("icy-genre", field(&p.genre, src.map(|s| &s.genre))),
         ("icy-name", field(&p.name, src.map(|s| &s.name))),
     ] {

@@ -261,7 +261,9 @@ fn line_of(source: &str, table: &str, key: Option<&str>) -> Option<usize> {
 }
 
 fn normalize(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'').collect()
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+        .collect()
 }
 
 impl Config {
@@ -283,7 +285,10 @@ impl Config {
             err(
                 "server",
                 "listen",
-                format!("`{}` is not an address:port such as 127.0.0.1:8000", self.server.listen),
+                format!(
+                    "`{}` is not an address:port such as 127.0.0.1:8000",
+                    self.server.listen
+                ),
             );
         }
         for (name, value) in [
@@ -307,13 +312,21 @@ impl Config {
             }
         }
         if l.max_header_size < 1024 {
-            err("limits", "max_header_size", "must be at least 1024 bytes".into());
+            err(
+                "limits",
+                "max_header_size",
+                "must be at least 1024 bytes".into(),
+            );
         }
         if l.write_interval_ms > 5000 {
             err("limits", "write_interval_ms", "must be at most 5000".into());
         }
         if !valid_mount(&self.shoutcast.mount) {
-            err("shoutcast", "mount", "must be a path such as /stream".into());
+            err(
+                "shoutcast",
+                "mount",
+                "must be a path such as /stream".into(),
+            );
         }
         for (i, p) in self.network.trusted_proxies.iter().enumerate() {
             if p.parse::<IpAddr>().is_err() {
@@ -341,7 +354,11 @@ impl Config {
             }
             if let Some(intro) = &m.intro {
                 if !intro.is_file() {
-                    err(&table, "intro", format!("no such file: {}", intro.display()));
+                    err(
+                        &table,
+                        "intro",
+                        format!("no such file: {}", intro.display()),
+                    );
                 }
             }
         };
@@ -349,7 +366,6 @@ impl Config {
         for (path, m) in &self.mounts {
             check_mount(format!("mounts.\"{path}\""), m);
         }
-        drop(check_mount);
         for path in self.mounts.keys().filter(|p| !valid_mount(p)) {
             let table = format!("mounts.\"{path}\"");
             errors.push(ConfigError {
@@ -415,7 +431,11 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, Some(3));
         assert_eq!(errs[0].key, "server.lisen");
-        assert!(errs[0].message.contains("unknown field"), "{}", errs[0].message);
+        assert!(
+            errs[0].message.contains("unknown field"),
+            "{}",
+            errs[0].message
+        );
     }
 
     #[test]
