@@ -22,6 +22,8 @@ use tokio::net::TcpStream;
 
 /// Bytes a framer may hold while looking for a frame boundary.
 const MAX_FRAMER_BUFFER: usize = 256 * 1024;
+/// Corruption in a source's stream is logged at most this often.
+const CORRUPTION_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Read size for source sockets.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -197,6 +199,8 @@ async fn feed<R: AsyncRead + Unpin>(
     let mut total: u64 = buf.len() as u64;
     let mut info = AudioInfo::default();
     let mut units = Vec::new();
+    let mut reported_skips = 0u64;
+    let mut last_report: Option<Instant> = None;
     let stop = loop {
         // Take what the buffer holds.
         let mut ended = false;
@@ -225,6 +229,22 @@ async fn feed<R: AsyncRead + Unpin>(
         }
         if !units.is_empty() {
             session.push_units(units.drain(..));
+        }
+        let stats = framer.stats();
+        let corrupt = stats.skipped_bytes - stats.tag_bytes;
+        if corrupt > reported_skips
+            && last_report.is_none_or(|t| t.elapsed() >= CORRUPTION_REPORT_EVERY)
+        {
+            tracing::warn!(
+                %client,
+                mount = %session.mount().path,
+                skipped_bytes = corrupt - reported_skips,
+                resyncs = stats.resyncs,
+                "source sent bytes that are not {:?} frames; skipped them and resynced",
+                session.format()
+            );
+            reported_skips = corrupt;
+            last_report = Some(Instant::now());
         }
         let now = framer.audio_info();
         if now != info {
@@ -271,12 +291,12 @@ async fn feed<R: AsyncRead + Unpin>(
         resyncs = stats.resyncs,
         "source disconnected: {why}"
     );
-    if stats.skipped_bytes > 0 {
+    if stats.skipped_bytes > stats.tag_bytes {
         tracing::warn!(
             mount = %session.mount().path,
-            skipped_bytes = stats.skipped_bytes,
+            skipped_bytes = stats.skipped_bytes - stats.tag_bytes,
             resyncs = stats.resyncs,
-            "source stream had corrupt or non-audio bytes; they were skipped"
+            "source stream had corrupt or non-audio bytes in all; they were skipped"
         );
     }
 }
