@@ -10,6 +10,8 @@ pub struct Stat {
     pub ticks: u64,
     /// CPU it last ran on.
     pub processor: Option<u32>,
+    /// A kernel thread (PF_KTHREAD), e.g. ksoftirqd or a kworker.
+    pub kernel: bool,
 }
 
 /// Parses a stat line. The command name may hold spaces and parentheses, so the fields are
@@ -23,10 +25,13 @@ pub fn parse_stat(s: &str) -> Option<Stat> {
     let utime: u64 = rest.get(11)?.parse().ok()?;
     let stime: u64 = rest.get(12)?.parse().ok()?;
     let processor = rest.get(36).and_then(|p| p.parse().ok());
+    let flags: u64 = rest.get(6)?.parse().ok()?;
+    const PF_KTHREAD: u64 = 0x0020_0000;
     Some(Stat {
         comm,
         ticks: utime + stime,
         processor,
+        kernel: flags & PF_KTHREAD != 0,
     })
 }
 
@@ -158,6 +163,23 @@ pub fn threads(pid: u32) -> Vec<(u32, Stat)> {
     out
 }
 
+/// (pid, stat) of every process on the machine.
+pub fn all_processes() -> Vec<(u32, Stat)> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Some(st) = stat(pid) {
+            out.push((pid, st));
+        }
+    }
+    out
+}
+
 /// Descriptors open in `pid`.
 pub fn fd_count(pid: u32) -> Option<usize> {
     Some(fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
@@ -184,6 +206,12 @@ mod tests {
         assert_eq!(s.comm, "my (odd) srv");
         assert_eq!(s.ticks, 470);
         assert_eq!(s.processor, Some(1));
+        assert!(!s.kernel);
+        let kthread = "15 (ksoftirqd/1) S 2 0 0 0 -1 69238848 0 0 0 0 7 90 0 0 20 0 1 0 5 0 0 \
+                       18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0";
+        let k = parse_stat(kthread).expect("parses");
+        assert!(k.kernel);
+        assert_eq!((k.comm.as_str(), k.ticks), ("ksoftirqd/1", 97));
         assert_eq!(parse_stat("garbage"), None);
     }
 

@@ -206,6 +206,12 @@ fn noise_rows() -> Vec<Row> {
             decimals: 1,
         },
         Row {
+            name: "kernel threads, % of one core",
+            get: |r| num(&r["kernel_threads_cpu_pct"]),
+            ratio: false,
+            decimals: 1,
+        },
+        Row {
             name: "other processes, % of one core",
             get: |r| num(&r["others_cpu_pct"]),
             ratio: false,
