@@ -122,6 +122,8 @@ pub struct ListenerSession {
 
 const EMPTY_META: Bytes = Bytes::from_static(floe_proto::icy::EMPTY_BLOCK);
 const MAX_FALLBACK_HOPS: usize = 8;
+/// `Icy::last_version` after a move: whatever the new mount's title is, send it.
+const MOVED: u64 = u64::MAX;
 
 impl ListenerSession {
     pub(crate) fn new(
@@ -307,6 +309,11 @@ impl ListenerSession {
                         icy.last_version = m.version;
                         m.block.clone()
                     }
+                    // Moved to a mount that has no title: clear the old one.
+                    None if icy.last_version == MOVED => {
+                        icy.last_version = 0;
+                        floe_proto::icy::encode_block("", None)
+                    }
                     _ => EMPTY_META,
                 };
                 added += block.len();
@@ -327,7 +334,7 @@ impl ListenerSession {
         self.joined = false;
         // Titles are per mount: the next block carries the new mount's title.
         if let Some(icy) = self.icy.as_mut() {
-            icy.last_version = u64::MAX;
+            icy.last_version = MOVED;
         }
     }
 

@@ -344,3 +344,29 @@ fn kill_and_move() {
     assert!(engine.kill_listener("/b", id));
     assert_eq!(drain(&mut l).1, Fill::End(EndReason::Killed));
 }
+
+#[test]
+fn moving_to_a_mount_without_a_title_clears_the_old_one() {
+    let engine = Engine::new(settings(MountSettings {
+        metaint: Some(10),
+        burst_bytes: Some(0),
+        ..Default::default()
+    }));
+    let mut a = engine.open_source("/a", info("audio/mpeg")).unwrap();
+    a.push_units([sync(1, 10)]);
+    engine
+        .set_metadata("/a", Some("Old".into()), None, None, None)
+        .unwrap();
+    let mut b = engine.open_source("/b", info("audio/mpeg")).unwrap();
+    b.push_units([sync(2, 10)]);
+    let mut l = listener(&engine, "/a", true);
+    drain(&mut l);
+    engine.move_listeners("/a", "/b").unwrap();
+    b.push_units([sync(2, 10)]);
+    let (bytes, _) = drain(&mut l);
+    let cleared = floe_proto::icy::encode_block("", None);
+    assert!(
+        bytes.windows(cleared.len()).any(|w| w == &cleared[..]),
+        "no empty title block after the move: {bytes:?}"
+    );
+}

@@ -84,10 +84,7 @@ pub async fn serve(
                     let state = state.clone();
                     let router = router.clone();
                     let guard = ConnGuard::new(&open);
-                    tokio::spawn(async move {
-                        handle(state, router, stream, remote).await;
-                        drop(guard);
-                    });
+                    tokio::spawn(handle(state, router, stream, remote, guard));
                 }
                 Err(e) => accept_error(e).await,
             },
@@ -214,7 +211,13 @@ fn route(state: &AppState, head: &RequestHead) -> Route {
     }
 }
 
-async fn handle(state: AppState, router: axum::Router, mut stream: TcpStream, remote: SocketAddr) {
+async fn handle(
+    state: AppState,
+    router: axum::Router,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    guard: ConnGuard,
+) {
     let _ = stream.set_nodelay(true);
     let mut buf = BytesMut::with_capacity(1024);
     loop {
@@ -281,7 +284,10 @@ async fn handle(state: AppState, router: axum::Router, mut stream: TcpStream, re
             Route::Listener => {
                 // A task of its own, so it holds only the listener's state.
                 let req = Box::new(listen::ListenRequest::from_head(&head));
-                tokio::spawn(listen::serve(state, stream, req, client));
+                tokio::spawn(async move {
+                    listen::serve(state, stream, req, client).await;
+                    drop(guard);
+                });
                 return;
             }
             Route::OptionsStar => {
@@ -437,7 +443,8 @@ mod task_size {
         let addr = l.local_addr().unwrap();
         let s = tokio::net::TcpStream::connect(addr).await.unwrap();
         let router = crate::http::router(state.clone());
-        let f = super::handle(state.clone(), router, s, addr);
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let f = super::handle(state.clone(), router, s, addr, super::ConnGuard::new(&open));
         eprintln!("handle future: {} bytes", std::mem::size_of_val(&f));
         let (s2, _) = l.accept().await.unwrap();
         let head = floe_proto::head::parse_head(b"GET /a HTTP/1.0\r\n\r\n", 100)

@@ -20,11 +20,17 @@ pub struct Floe {
 }
 
 fn free_port() -> u16 {
-    // Two consecutive free ports, so SHOUTcast (port + 1) has room too.
-    for _ in 0..50 {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        if port < 65000 && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+    // Two consecutive free ports (SHOUTcast uses port + 1), below the ephemeral range so that
+    // load tests' client ports never collide with them.
+    // Test binaries run at once in separate processes, tests in threads: spread by both.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = (std::process::id() % 600) * 20;
+    for _ in 0..6000 {
+        let n = NEXT.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + ((base + n) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+        {
             return port;
         }
     }
@@ -91,7 +97,7 @@ impl Floe {
             .stderr(logfile)
             .spawn()
             .expect("spawn floe");
-        let floe = Floe {
+        let mut floe = Floe {
             child,
             addr,
             dir,
@@ -101,11 +107,17 @@ impl Floe {
         floe
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if TcpStream::connect(self.addr).is_ok() {
                 return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "floe exited at start-up ({status}); log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -156,7 +168,10 @@ impl Floe {
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
         let mut s = self.connect();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -169,7 +184,10 @@ impl Floe {
 
     /// An admin GET with the admin credentials.
     pub fn admin(&self, path_and_query: &str) -> Response {
-        self.get(path_and_query, &[("Authorization", &basic("admin", ADMIN_PASSWORD))])
+        self.get(
+            path_and_query,
+            &[("Authorization", &basic("admin", ADMIN_PASSWORD))],
+        )
     }
 }
 
@@ -205,7 +223,9 @@ pub struct Response {
 
 impl Response {
     pub fn parse(raw: &[u8]) -> Response {
-        let end = find(raw, b"\r\n\r\n").map(|i| (i, 4)).or_else(|| find(raw, b"\n\n").map(|i| (i, 2)));
+        let end = find(raw, b"\r\n\r\n")
+            .map(|i| (i, 4))
+            .or_else(|| find(raw, b"\n\n").map(|i| (i, 2)));
         let (head, body) = match end {
             Some((i, n)) => (&raw[..i], raw[i + n..].to_vec()),
             None => (raw, Vec::new()),
@@ -228,7 +248,9 @@ impl Response {
             headers,
             body,
         };
-        if r.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        if r.header("transfer-encoding")
+            .is_some_and(|v| v.contains("chunked"))
+        {
             r.body = dechunk(&r.body);
         }
         r
@@ -255,7 +277,11 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(i) = find(body, b"\r\n") {
         let size = usize::from_str_radix(
-            String::from_utf8_lossy(&body[..i]).split(';').next().unwrap_or("").trim(),
+            String::from_utf8_lossy(&body[..i])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
             16,
         )
         .unwrap_or(0);
@@ -386,7 +412,9 @@ impl Listener {
             match self.stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(k) => out.extend_from_slice(&buf[..k]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
                 Err(_) => break,
             }
         }
@@ -404,7 +432,9 @@ impl Listener {
             match self.stream.read(&mut buf) {
                 Ok(0) => return true,
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
                 Err(_) => return true,
             }
         }
