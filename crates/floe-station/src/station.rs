@@ -1,0 +1,520 @@
+//! A running station: a thread that pulls PCM from the auto-DJ, resamples it once per rate its
+//! renditions need, encodes it once per rendition and pushes the units to each rendition's
+//! mount through an engine [`SourceSession`], paced to real time.
+//!
+//! Pacing: audio is produced up to [`LEAD`] ahead of the wall clock (so a listener's burst has
+//! something to send), then the thread sleeps. When it falls more than [`MAX_BEHIND`] behind
+//! (an overloaded machine), it stops trying to catch up and continues from now.
+//!
+//! Titles: the auto-DJ marks the sample where a track starts; every rendition sets the mount's
+//! title right before pushing the unit that carries that sample (see [`crate::rendition`]), so
+//! the title changes at the same audio position in every rendition.
+//!
+//! Shutdown: [`StationHandle::stop`] wakes the thread and joins it; dropping the sessions lets
+//! listeners drain what the mounts hold.
+
+use crate::autodj::{AutoDj, AutoDjSettings, Music};
+use crate::config::{default_bitrate, Order, StationConfig};
+use crate::playlist::Playlist;
+use crate::rendition::{Rendition, RenditionSpec, Step};
+use floe_engine::{Engine, SourceInfo, SourceSession};
+use floe_media::{Codec, Resampler};
+use floe_proto::frame::AudioInfo;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How far ahead of the wall clock audio is produced.
+pub const LEAD: Duration = Duration::from_millis(1500);
+/// How far behind the wall clock the station may fall before it gives up catching up.
+pub const MAX_BEHIND: Duration = Duration::from_secs(5);
+/// Frames pulled from the auto-DJ per step.
+pub const STEP_FRAMES: usize = 2048;
+/// Longest a start-up may take to open every rendition's encoder.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a station did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StationError {
+    /// A rendition's codec name is unknown or not built in.
+    #[error("{mount}: codec `{codec}` is not available")]
+    Codec {
+        /// The rendition's mount.
+        mount: String,
+        /// The codec name.
+        codec: String,
+    },
+    /// The engine refused the mount.
+    #[error("{mount}: {error}")]
+    Mount {
+        /// The mount.
+        mount: String,
+        /// The engine's reason.
+        error: floe_engine::SourceError,
+    },
+    /// An encoder or resampler could not be built.
+    #[error("{mount}: {message}")]
+    Encoder {
+        /// The mount.
+        mount: String,
+        /// What failed.
+        message: String,
+    },
+    /// The station's thread could not start or died during start-up.
+    #[error("station thread: {0}")]
+    Thread(String),
+}
+
+/// Where a station's music comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MusicSource {
+    /// A folder or playlist.
+    Path {
+        /// Folder or playlist file.
+        origin: PathBuf,
+        /// Play order.
+        order: Order,
+        /// RNG seed (tests).
+        seed: Option<u64>,
+    },
+    /// Floe's synthesised demo pieces.
+    Demo,
+}
+
+/// Everything a station needs to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationSpec {
+    /// Stream name.
+    pub name: String,
+    /// Stream description.
+    pub description: String,
+    /// Genre.
+    pub genre: String,
+    /// The music.
+    pub music: MusicSource,
+    /// Jingles folder or playlist.
+    pub jingles: Option<PathBuf>,
+    /// The auto-DJ's settings.
+    pub autodj: AutoDjSettings,
+    /// The renditions.
+    pub renditions: Vec<RenditionSpec>,
+}
+
+impl StationSpec {
+    /// The spec for `[stations."key"]`. Fails on an unknown or unavailable codec.
+    pub fn from_config(key: &str, c: &StationConfig) -> Result<Self, StationError> {
+        let renditions = c
+            .renditions_or_default(key)
+            .into_iter()
+            .map(|r| {
+                let codec = Codec::from_name(&r.codec).filter(|c| c.available()).ok_or(
+                    StationError::Codec {
+                        mount: r.mount.clone(),
+                        codec: r.codec.clone(),
+                    },
+                )?;
+                Ok(RenditionSpec {
+                    mount: r.mount,
+                    codec,
+                    bitrate_kbps: r.bitrate.unwrap_or_else(|| default_bitrate(codec)),
+                })
+            })
+            .collect::<Result<Vec<_>, StationError>>()?;
+        Ok(StationSpec {
+            name: c.display_name(key),
+            description: c.description.clone(),
+            genre: c.genre.clone(),
+            music: MusicSource::Path {
+                origin: c.music.clone(),
+                order: c.order,
+                seed: c.seed,
+            },
+            jingles: c.jingles.clone(),
+            autodj: AutoDjSettings::from_config(key, c),
+            renditions,
+        })
+    }
+
+    /// The demo station: "Floe Demo", synthesised music, MP3 128k on `/demo.mp3` and Ogg Opus
+    /// 96k on `/demo.opus`, crossfaded over 3 s.
+    pub fn demo() -> Self {
+        let c = StationConfig {
+            crossfade_seconds: 3.0,
+            ..StationConfig::default()
+        };
+        let mut autodj = AutoDjSettings::from_config("demo", &c);
+        autodj.station = "Floe Demo".into();
+        StationSpec {
+            name: "Floe Demo".into(),
+            description: "Music Floe synthesises itself".into(),
+            genre: "Ambient".into(),
+            music: MusicSource::Demo,
+            jingles: None,
+            autodj,
+            renditions: vec![
+                RenditionSpec {
+                    mount: "/demo.mp3".into(),
+                    codec: Codec::Mp3,
+                    bitrate_kbps: 128,
+                },
+                RenditionSpec {
+                    mount: "/demo.opus".into(),
+                    codec: Codec::Opus,
+                    bitrate_kbps: 96,
+                },
+            ],
+        }
+    }
+
+    fn autodj(&self) -> AutoDj {
+        let music = match &self.music {
+            MusicSource::Path {
+                origin,
+                order,
+                seed,
+            } => Music::Playlist(Box::new(Playlist::new(origin, *order, *seed))),
+            MusicSource::Demo => Music::demo(),
+        };
+        let jingles = self.jingles.as_ref().map(|j| {
+            let seed = match &self.music {
+                MusicSource::Path { seed, .. } => seed.map(|s| s ^ 0x6a09_e667),
+                MusicSource::Demo => None,
+            };
+            Music::Playlist(Box::new(Playlist::new(j, Order::Shuffle, seed)))
+        });
+        AutoDj::new(self.autodj.clone(), music, jingles)
+    }
+}
+
+/// Decides how long to sleep so that production stays at most `lead` ahead of real time.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    rate: u32,
+    lead: Duration,
+    max_behind: Duration,
+    start: Instant,
+    /// Frames produced since `start`.
+    frames: u64,
+}
+
+impl Pacer {
+    /// A pacer for audio at `rate`, starting at `now`.
+    pub fn new(rate: u32, lead: Duration, max_behind: Duration, now: Instant) -> Self {
+        Pacer {
+            rate: rate.max(1),
+            lead,
+            max_behind,
+            start: now,
+            frames: 0,
+        }
+    }
+
+    /// Records `frames` more produced.
+    pub fn produced(&mut self, frames: usize) {
+        self.frames += frames as u64;
+    }
+
+    /// How long to sleep at `now` before producing more (`None`: produce now). Falling more
+    /// than `max_behind` behind restarts the clock at `now` (the backlog is not made up).
+    pub fn wait(&mut self, now: Instant) -> Option<Duration> {
+        let media = Duration::from_secs_f64(self.frames as f64 / f64::from(self.rate));
+        let due = self.start + media;
+        if due + self.max_behind < now {
+            tracing::warn!(
+                behind_ms = (now - due).as_millis() as u64,
+                "station fell behind real time; continuing from now"
+            );
+            self.start = now;
+            self.frames = 0;
+            return None;
+        }
+        let ahead = due.checked_duration_since(now)?;
+        ahead.checked_sub(self.lead).filter(|d| !d.is_zero())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sleeps up to `d`; true when stopped.
+    fn sleep(&self, d: Duration) -> bool {
+        let guard = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, d, |stopped| !*stopped)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+
+    fn set(&self) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.wake.notify_all();
+    }
+}
+
+/// A running station. Stop it with [`StationHandle::stop`]; dropping it stops it too.
+#[derive(Debug)]
+pub struct StationHandle {
+    name: String,
+    mounts: Vec<String>,
+    stop: Arc<Stop>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StationHandle {
+    /// The station's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The mounts it feeds.
+    pub fn mounts(&self) -> &[String] {
+        &self.mounts
+    }
+
+    /// Stops the thread and waits for it (it finishes its current step first).
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.set();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for StationHandle {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+struct Live {
+    rendition: Rendition,
+    session: SourceSession,
+    /// Index into the per-rate resampled blocks.
+    rate_slot: usize,
+}
+
+/// Starts `spec` on its own thread, feeding `engine`. Returns once every rendition's mount is
+/// taken and its encoder built (or with the first error).
+pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, StationError> {
+    let stop = Arc::new(Stop::default());
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), StationError>>(1);
+    let name = spec.name.clone();
+    let mounts = spec.renditions.iter().map(|r| r.mount.clone()).collect();
+    let thread = std::thread::Builder::new()
+        .name(format!("floe-station {}", spec.name))
+        .spawn({
+            let stop = stop.clone();
+            move || match open(&engine, &spec) {
+                Ok((live, rates)) => {
+                    let _ = ready_tx.send(Ok(()));
+                    run(&engine, &spec, live, rates, &stop);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        })
+        .map_err(|e| StationError::Thread(e.to_string()))?;
+    let handle = StationHandle {
+        name,
+        mounts,
+        stop,
+        thread: Some(thread),
+    };
+    match ready_rx.recv_timeout(START_TIMEOUT) {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(StationError::Thread(e.to_string())),
+    }
+}
+
+/// Builds the encoders (on the station's thread: Vorbis encoders must stay on theirs) and
+/// takes the mounts.
+fn open(engine: &Arc<Engine>, spec: &StationSpec) -> Result<(Vec<Live>, Vec<u32>), StationError> {
+    let fmt = spec.autodj.format;
+    let mut rates: Vec<u32> = Vec::new();
+    let mut live = Vec::new();
+    for r in &spec.renditions {
+        let rate = r.rate(fmt.rate);
+        let rendition = Rendition::new(r.clone(), rate, fmt.channels, fmt.rate).map_err(|e| {
+            StationError::Encoder {
+                mount: r.mount.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let info = rendition.info().clone();
+        let kbps = info.bitrate.map(|b| b / 1000);
+        let audio_info = format!(
+            "samplerate={};channels={}{}",
+            info.rate,
+            info.channels,
+            kbps.map(|k| format!(";bitrate={k}")).unwrap_or_default()
+        );
+        let session = engine
+            .open_source(
+                &r.mount,
+                SourceInfo {
+                    content_type: rendition.content_type().to_string(),
+                    name: Some(spec.name.clone()),
+                    description: (!spec.description.is_empty()).then(|| spec.description.clone()),
+                    genre: (!spec.genre.is_empty()).then(|| spec.genre.clone()),
+                    url: None,
+                    public: Some(false),
+                    bitrate: kbps,
+                    audio_info: Some(audio_info),
+                    user_agent: Some(format!("Floe station ({})", info.codec.name())),
+                    ip: "127.0.0.1".into(),
+                },
+            )
+            .map_err(|error| StationError::Mount {
+                mount: r.mount.clone(),
+                error,
+            })?;
+        session.set_audio_info(AudioInfo {
+            sample_rate: info.rate,
+            channels: info.channels as u8,
+            bitrate_kbps: kbps.unwrap_or(0),
+        });
+        let rate_slot = match rates.iter().position(|x| *x == rate) {
+            Some(i) => i,
+            None => {
+                rates.push(rate);
+                rates.len() - 1
+            }
+        };
+        live.push(Live {
+            rendition,
+            session,
+            rate_slot,
+        });
+    }
+    for l in &mut live {
+        let headers = l.rendition.header_units();
+        if !headers.is_empty() {
+            l.session.push_units(headers);
+        }
+    }
+    tracing::info!(
+        station = %spec.name,
+        mounts = ?spec.renditions.iter().map(|r| format!("{} ({} {}k)", r.mount, r.codec.name(), r.bitrate_kbps)).collect::<Vec<_>>(),
+        "station started"
+    );
+    Ok((live, rates))
+}
+
+fn run(engine: &Engine, spec: &StationSpec, mut live: Vec<Live>, rates: Vec<u32>, stop: &Stop) {
+    let fmt = spec.autodj.format;
+    let mut dj = spec.autodj();
+    let mut resamplers: BTreeMap<u32, Resampler> = BTreeMap::new();
+    for &r in &rates {
+        if r != fmt.rate {
+            match Resampler::new(fmt.rate, r, fmt.channels) {
+                Ok(rs) => {
+                    resamplers.insert(r, rs);
+                }
+                Err(e) => {
+                    tracing::error!(station = %spec.name, rate = r, error = %e, "cannot resample; renditions at this rate stop");
+                }
+            }
+        }
+    }
+    let mut pacer = Pacer::new(fmt.rate, LEAD, MAX_BEHIND, Instant::now());
+    while !stop.is_set() {
+        if let Some(d) = pacer.wait(Instant::now()) {
+            if stop.sleep(d) {
+                break;
+            }
+            continue;
+        }
+        let out = dj.next(STEP_FRAMES);
+        pacer.produced(out.block.frames());
+        // One resample per rate.
+        let blocks: Vec<Option<floe_media::AudioBlock>> = rates
+            .iter()
+            .map(|&r| {
+                if r == fmt.rate {
+                    Some(out.block.clone())
+                } else {
+                    resamplers.get_mut(&r)?.process(&out.block).ok()
+                }
+            })
+            .collect();
+        live.retain_mut(|l| {
+            let rate = rates[l.rate_slot];
+            for m in &out.marks {
+                let at = (u128::from(m.frame) * u128::from(rate) / u128::from(fmt.rate)) as u64;
+                l.rendition.mark(at, m.clone());
+            }
+            let Some(block) = &blocks[l.rate_slot] else {
+                return false;
+            };
+            match l.rendition.encode(block) {
+                Ok(steps) => {
+                    push_steps(engine, &mut l.session, steps);
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(mount = %l.rendition.spec().mount, error = %e, "encoder failed; rendition stopped");
+                    false
+                }
+            }
+        });
+        if live.is_empty() {
+            tracing::error!(station = %spec.name, "no rendition left; station stopped");
+            break;
+        }
+    }
+    tracing::info!(station = %spec.name, "station stopped");
+}
+
+fn push_steps(engine: &Engine, session: &mut SourceSession, steps: Vec<Step>) {
+    for s in steps {
+        match s {
+            Step::Units(u) => session.push_units(u),
+            Step::Title(m) => {
+                let path = session.mount().path.clone();
+                tracing::debug!(mount = %path, song = %m.song, "title");
+                let _ = engine.set_metadata(&path, Some(m.song), m.artist, m.title, None);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacer_keeps_the_lead_and_gives_up_when_far_behind() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(1000, Duration::from_secs(1), Duration::from_secs(5), t0);
+        assert_eq!(p.wait(t0), None);
+        p.produced(1500); // 1.5 s of audio at t0: 0.5 s beyond the lead
+        assert_eq!(p.wait(t0), Some(Duration::from_millis(500)));
+        assert_eq!(p.wait(t0 + Duration::from_millis(500)), None);
+        assert_eq!(p.wait(t0 + Duration::from_secs(3)), None);
+        // 10 s later with 1.5 s produced: far behind; the clock restarts.
+        assert_eq!(p.wait(t0 + Duration::from_secs(10)), None);
+        p.produced(2000);
+        assert_eq!(
+            p.wait(t0 + Duration::from_secs(10)),
+            Some(Duration::from_secs(1))
+        );
+    }
+}
