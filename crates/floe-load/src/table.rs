@@ -76,6 +76,18 @@ fn ramp_rows() -> Vec<Row> {
             decimals: 0,
         },
         Row {
+            name: "got audio",
+            get: |r| num(&r["got_audio"]),
+            ratio: false,
+            decimals: 0,
+        },
+        Row {
+            name: "connected, no response by the end",
+            get: |r| num(&r["no_response_at_end"]),
+            ratio: false,
+            decimals: 0,
+        },
+        Row {
             name: "listeners kept up",
             get: |r| num(&r["kept_up"]),
             ratio: true,
