@@ -159,7 +159,7 @@ fn storm_and_server_figures() {
         "--storm",
         "100",
         "--hold",
-        "1",
+        "2",
         "--json",
         "--progress",
         "0",
