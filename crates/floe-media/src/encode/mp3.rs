@@ -64,6 +64,9 @@ impl Mp3Encoder {
         let mut b = Builder::new().ok_or_else(|| EncodeError::lib("mp3", "lame_init failed"))?;
         b.set_num_channels(channels as u8).map_err(e)?;
         b.set_sample_rate(rate).map_err(e)?;
+        // Without this LAME picks a lower output rate for low bitrates (24 kHz at 64k stereo).
+        b.set_output_sample_rate(std::num::NonZeroU32::new(rate))
+            .map_err(e)?;
         b.set_brate(brate).map_err(e)?;
         b.set_mode(if channels == 1 {
             Mode::Mono
@@ -178,5 +181,31 @@ impl Encoder for Mp3Encoder {
             .map_err(|e| EncodeError::lib("mp3", e))?;
         self.carry.extend_from_slice(&self.out);
         Ok(self.split_frames(true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Decoder;
+
+    #[test]
+    fn low_bitrates_keep_the_declared_rate() {
+        for (rate, kbps) in [(44_100, 64), (48_000, 32), (22_050, 24)] {
+            let mut enc = Mp3Encoder::new(rate, 2, kbps).expect("encoder");
+            let mut bytes = Vec::new();
+            let pcm = AudioBlock::silence(rate, 2, rate as usize);
+            for p in enc
+                .encode(&pcm)
+                .expect("encode")
+                .into_iter()
+                .chain(enc.finish().expect("finish"))
+            {
+                bytes.extend_from_slice(&p.data);
+            }
+            let mut d = Decoder::open_bytes(bytes, Some("mp3")).expect("open");
+            let block = d.next_block().expect("decode").expect("a block");
+            assert_eq!(block.rate, rate, "{kbps} kbit/s");
+        }
     }
 }
