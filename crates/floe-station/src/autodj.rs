@@ -87,6 +87,10 @@ pub struct AutoDjSettings {
     pub jingle_every: u32,
     /// A file to append one line per track to.
     pub play_log: Option<PathBuf>,
+    /// Until the first track is ready, output silence instead of waiting for it (a station
+    /// goes live at once; a demo piece takes a moment to synthesise). Later track changes
+    /// always wait: the next track has had the whole current one to get ready.
+    pub silence_until_ready: bool,
 }
 
 impl AutoDjSettings {
@@ -107,6 +111,7 @@ impl AutoDjSettings {
                 0
             },
             play_log: c.play_log.clone(),
+            silence_until_ready: true,
         }
     }
 }
@@ -255,6 +260,15 @@ impl AutoDj {
                 continue;
             }
             if self.current.is_none() {
+                if self.tracks_started == 0 && self.settings.silence_until_ready {
+                    if self.pending.is_none() {
+                        self.prepare_next();
+                    }
+                    if matches!(&self.pending, Some(Pending::Thread(h)) if !h.is_finished()) {
+                        out.append(&AudioBlock::silence(rate, channels, need));
+                        continue;
+                    }
+                }
                 match self.start_next(pos) {
                     Some(mark) => marks.push(mark),
                     None => {

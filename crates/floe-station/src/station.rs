@@ -133,7 +133,7 @@ impl StationSpec {
                 seed: c.seed,
             },
             jingles: c.jingles.clone(),
-            autodj: AutoDjSettings::from_config(key, c),
+            autodj: AutoDjSettings::from_config(&c.display_name(key), c),
             renditions,
         })
     }

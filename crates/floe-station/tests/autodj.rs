@@ -70,6 +70,7 @@ fn settings(crossfade_frames: usize, loudness_target: Option<f64>) -> AutoDjSett
         loudness_target,
         jingle_every: 0,
         play_log: None,
+        silence_until_ready: false,
     }
 }
 

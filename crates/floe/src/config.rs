@@ -4,6 +4,7 @@
 //! line), semantic errors are collected in one pass so `floe check-config` reports them all.
 
 use floe_engine::{EngineSettings, MountSettings};
+use floe_station::StationConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +25,17 @@ pub struct Config {
     pub mount_defaults: MountSettings,
     /// Declared mounts, by path: `[mounts."/live.mp3"]`.
     pub mounts: BTreeMap<String, MountSettings>,
+    /// Auto-DJ stations, by name: `[stations."name"]`.
+    pub stations: BTreeMap<String, StationConfig>,
+    pub demo: DemoSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSection {
+    /// Run the demo station (synthesised music on /demo.mp3 and /demo.opus). Unset: on when
+    /// Floe starts without a config file and no station is configured.
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -260,6 +272,42 @@ fn line_of(source: &str, table: &str, key: Option<&str>) -> Option<usize> {
     header_line
 }
 
+/// The 1-based line where `key` is set in the `n`-th (0-based) `[[table]]` entry, or that
+/// entry's header; falls back to [`line_of`] for the table (inline arrays of tables).
+fn line_of_nth(source: &str, table: &str, n: usize, key: &str) -> Option<usize> {
+    let mut seen = 0;
+    let mut inside = false;
+    let mut header_line = None;
+    for (i, line) in source.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = false;
+            if t.starts_with("[[") {
+                let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+                if normalize(name) == normalize(table) {
+                    if seen == n {
+                        inside = true;
+                        header_line = Some(i + 1);
+                    }
+                    seen += 1;
+                }
+            }
+            continue;
+        }
+        if inside {
+            if let Some((k, _)) = t.split_once('=') {
+                if normalize(k.trim()) == normalize(key) {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    header_line.or_else(|| {
+        let (parent, last) = table.rsplit_once('.')?;
+        line_of(source, parent, Some(last))
+    })
+}
+
 fn normalize(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
@@ -374,6 +422,45 @@ impl Config {
                 message: "a mount path starts with / and has no spaces, `..` or `?`".into(),
             });
         }
+        let mut station_mounts: BTreeMap<String, String> = BTreeMap::new();
+        for (name, st) in &self.stations {
+            let table = format!("stations.\"{name}\"");
+            for p in st.problems(name) {
+                let (key, line) = match p.key.strip_prefix("renditions.") {
+                    Some(rest) => {
+                        let (n, k) = rest.split_once('.').unwrap_or((rest, ""));
+                        let n: usize = n.parse().unwrap_or(1);
+                        let line = line_of_nth(source, &format!("{table}.renditions"), n - 1, k);
+                        (format!("{table}.renditions[{n}].{k}"), line)
+                    }
+                    None => (
+                        format!("{table}.{}", p.key),
+                        line_of(source, &table, Some(&p.key)),
+                    ),
+                };
+                errors.push(ConfigError {
+                    key,
+                    line,
+                    message: p.message,
+                });
+            }
+            for (i, r) in st.renditions_or_default(name).iter().enumerate() {
+                let clash = station_mounts
+                    .insert(r.mount.clone(), name.clone())
+                    .map(|other| format!("`{}` is also a mount of station `{other}`", r.mount))
+                    .or_else(|| {
+                        (r.mount == self.shoutcast.mount && self.shoutcast.enabled)
+                            .then(|| format!("`{}` is the SHOUTcast mount", r.mount))
+                    });
+                if let Some(message) = clash {
+                    errors.push(ConfigError {
+                        key: format!("{table}.renditions[{}].mount", i + 1),
+                        line: line_of_nth(source, &format!("{table}.renditions"), i, "mount"),
+                        message,
+                    });
+                }
+            }
+        }
         if self.mount_defaults.fallback.is_some() {
             errors.push(ConfigError {
                 key: "mount_defaults.fallback".into(),
@@ -384,14 +471,19 @@ impl Config {
         errors
     }
 
-    /// The engine's part.
-    pub fn engine_settings(&self) -> EngineSettings {
+    /// The engine's part. `station_mounts` (the renditions of the stations that will run)
+    /// are declared mounts, so they exist even with `auto_mounts = false`.
+    pub fn engine_settings(&self, station_mounts: &[String]) -> EngineSettings {
+        let mut mounts = self.mounts.clone();
+        for m in station_mounts {
+            mounts.entry(m.clone()).or_default();
+        }
         EngineSettings {
             max_sources: self.limits.max_sources,
             max_listeners: self.limits.max_listeners,
             auto_mounts: self.server.auto_mounts,
             defaults: self.mount_defaults.clone(),
-            mounts: self.mounts.clone(),
+            mounts,
         }
     }
 
@@ -453,6 +545,46 @@ mod tests {
                 ("mounts.\"/a\".fallback".to_string(), Some(9)),
             ]
         );
+    }
+
+    #[test]
+    fn station_errors_name_key_and_line() {
+        let dir = std::env::temp_dir();
+        let src = format!(
+            "[stations.radio]\nmusic = \"{}\"\ncrossfade_seconds = -1\n\n[[stations.radio.renditions]]\nmount = \"/r.mp3\"\ncodec = \"mp3\"\n\n[[stations.radio.renditions]]\nmount = \"/r.ogg\"\ncodec = \"wma\"\n\n[stations.other]\nmusic = \"/no/such/floe/dir\"\n\n[[stations.other.renditions]]\nmount = \"/r.mp3\"\ncodec = \"opus\"\nbitrate = 1000\n",
+            dir.display()
+        );
+        let errs = parse(&src).unwrap_err();
+        let got: Vec<(String, Option<usize>)> =
+            errs.iter().map(|e| (e.key.clone(), e.line)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("stations.\"other\".music".to_string(), Some(14)),
+                (
+                    "stations.\"other\".renditions[1].bitrate".to_string(),
+                    Some(19)
+                ),
+                ("stations.\"radio\".crossfade_seconds".to_string(), Some(3)),
+                (
+                    "stations.\"radio\".renditions[2].codec".to_string(),
+                    Some(11)
+                ),
+                (
+                    "stations.\"radio\".renditions[1].mount".to_string(),
+                    Some(6)
+                ),
+            ]
+        );
+        let ok = format!("[stations.radio]\nmusic = \"{}\"\n", dir.display());
+        let c = parse(&ok).unwrap();
+        let st = &c.stations["radio"];
+        assert_eq!(st.loudness_target, -16.0);
+        assert_eq!(st.renditions_or_default("radio").len(), 2);
+        assert!(c
+            .engine_settings(&["/radio.mp3".to_string()])
+            .mounts
+            .contains_key("/radio.mp3"));
     }
 
     #[test]

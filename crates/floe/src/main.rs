@@ -7,6 +7,7 @@ use config::Config;
 use floe_engine::Engine;
 use floe_server::settings::{Credentials, ShoutcastSettings};
 use floe_server::{AppState, ServerSettings};
+use floe_station::{StationConfig, StationHandle, StationSpec};
 use rand::distributions::{Alphanumeric, DistString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +47,10 @@ struct ServeArgs {
     /// Password for the admin (overrides auth.admin_password).
     #[arg(long, env = "FLOE_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Play this folder (or .m3u/.pls playlist) as a station on /radio.mp3 and /radio.opus,
+    /// instead of the demo.
+    #[arg(long, env = "FLOE_MUSIC", value_name = "DIR")]
+    music: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -79,7 +84,10 @@ fn check_config(file: &std::path::Path) -> ExitCode {
 
 fn password(configured: &str) -> (String, bool) {
     if configured.is_empty() {
-        (Alphanumeric.sample_string(&mut rand::thread_rng(), 16), true)
+        (
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 16),
+            true,
+        )
     } else {
         (configured.to_string(), false)
     }
@@ -107,9 +115,45 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(p) = args.admin_password {
         cfg.auth.admin_password = p;
     }
+    if let Some(dir) = &args.music {
+        let station = StationConfig {
+            music: dir.clone(),
+            name: "Floe Radio".into(),
+            ..StationConfig::default()
+        };
+        if let Some(p) = station.problems("radio").first() {
+            eprintln!("--music: {}", p.message);
+            return ExitCode::from(2);
+        }
+        cfg.stations.insert("radio".into(), station);
+    }
     init_logging(&cfg.logging.level);
+    let demo = cfg
+        .demo
+        .enabled
+        .unwrap_or(args.config.is_none() && cfg.stations.is_empty());
+    let mut stations = Vec::new();
+    for (name, st) in &cfg.stations {
+        match StationSpec::from_config(name, st) {
+            Ok(spec) => stations.push(spec),
+            Err(e) => {
+                eprintln!("stations.\"{name}\": {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if demo && cfg.stations.is_empty() {
+        stations.push(StationSpec::demo());
+    }
+    let station_mounts: Vec<String> = stations
+        .iter()
+        .flat_map(|s| s.renditions.iter().map(|r| r.mount.clone()))
+        .collect();
     let Ok(listen) = cfg.server.listen.parse::<SocketAddr>() else {
-        eprintln!("server.listen: `{}` is not an address:port", cfg.server.listen);
+        eprintln!(
+            "server.listen: `{}` is not an address:port",
+            cfg.server.listen
+        );
         return ExitCode::from(2);
     };
     let (source_password, source_generated) = password(&cfg.auth.source_password);
@@ -142,7 +186,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         access_log: cfg.access_log(),
         shutdown_grace: Duration::from_secs(cfg.limits.shutdown_grace),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -156,7 +203,14 @@ fn serve(args: ServeArgs) -> ExitCode {
                 .map_err(|e| format!("logging.access_log: cannot open {}: {e}", path.display()))?,
             None => floe_server::access::AccessLog::disabled(),
         };
-        let engine = Engine::new(cfg.engine_settings());
+        let engine = Engine::new(cfg.engine_settings(&station_mounts));
+        let mut running = Vec::new();
+        for spec in stations {
+            let name = spec.name.clone();
+            let handle = floe_station::start(engine.clone(), spec)
+                .map_err(|e| format!("station {name}: {e}"))?;
+            running.push(handle);
+        }
         let state = AppState::new(engine, settings, access_log);
         let listener = floe_server::edge::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -171,10 +225,20 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
             None => None,
         };
-        banner(listen, &credentials, source_generated, admin_generated);
-        floe_server::edge::serve(state, listener, shoutcast, shutdown_signal())
+        banner(
+            listen,
+            &credentials,
+            source_generated,
+            admin_generated,
+            &running,
+        );
+        let served = floe_server::edge::serve(state, listener, shoutcast, shutdown_signal())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        for station in running {
+            station.stop();
+        }
+        served
     });
     match result {
         Ok(()) => {
@@ -188,24 +252,49 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn banner(listen: SocketAddr, creds: &Credentials, source_generated: bool, admin_generated: bool) {
+fn banner(
+    listen: SocketAddr,
+    creds: &Credentials,
+    source_generated: bool,
+    admin_generated: bool,
+    stations: &[StationHandle],
+) {
     let host = if listen.ip().is_unspecified() {
         format!("127.0.0.1:{}", listen.port())
     } else {
         listen.to_string()
     };
-    tracing::info!("Floe {} listening on http://{host}/", env!("CARGO_PKG_VERSION"));
+    tracing::info!(
+        "Floe {} listening on http://{host}/",
+        env!("CARGO_PKG_VERSION")
+    );
     if source_generated || admin_generated {
         eprintln!();
         eprintln!("  No passwords configured; generated for this run (shown once):");
         if source_generated {
-            eprintln!("    source: {} / {}", creds.source_user, creds.source_password);
+            eprintln!(
+                "    source: {} / {}",
+                creds.source_user, creds.source_password
+            );
         }
         if admin_generated {
-            eprintln!("    admin:  {} / {}", creds.admin_user, creds.admin_password);
+            eprintln!(
+                "    admin:  {} / {}",
+                creds.admin_user, creds.admin_password
+            );
         }
     }
     eprintln!();
+    for st in stations {
+        for (i, m) in st.mounts().iter().enumerate() {
+            let label = if i == 0 {
+                "Now playing:"
+            } else {
+                "         or:"
+            };
+            eprintln!("  {label} http://{host}{m}   ({})", st.name());
+        }
+    }
     eprintln!("  Web page:  http://{host}/");
     eprintln!(
         "  Go live:   ffmpeg -re -i music.mp3 -c:a libmp3lame -b:a 128k -content_type audio/mpeg -f mp3 icecast://{}:{}@{host}/live.mp3",
