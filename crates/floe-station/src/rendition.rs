@@ -7,11 +7,11 @@
 //! output is the encoded duration so far minus the encoder's delay ([`CodecInfo::delay`]), so a
 //! title lands on the frame or page that holds the track's first sample, in every rendition.
 
-use crate::autodj::TitleMark;
+use crate::autodj::{Output, TitleMark};
 use bytes::Bytes;
 use floe_media::encode::EncoderConfig;
 use floe_media::stream::{Container, StreamEncoder};
-use floe_media::{AudioBlock, Codec, CodecInfo, EncodeError};
+use floe_media::{AudioBlock, Codec, CodecInfo, EncodeError, Resampler};
 use floe_proto::frame::{Unit, UnitKind};
 use std::collections::VecDeque;
 
@@ -233,6 +233,103 @@ impl Rendition {
             steps.push(Step::Units(units));
         }
         steps
+    }
+}
+
+/// The station's PCM to every rendition: one resampler per rate the renditions need, one
+/// encoder per rendition, title marks converted to each rendition's rate.
+pub struct Fanout {
+    rate: u32,
+    /// Per distinct rendition rate: the rate and its resampler (`None` at the station's rate).
+    rates: Vec<(u32, Option<Box<Resampler>>)>,
+    /// Each rendition with the index of its rate in `rates`.
+    renditions: Vec<(Rendition, usize)>,
+}
+
+impl std::fmt::Debug for Fanout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fanout")
+            .field("rate", &self.rate)
+            .field("renditions", &self.renditions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fanout {
+    /// Encoders for `specs`, fed with PCM at `rate`/`channels`. Fails with the mount of the
+    /// first rendition whose encoder or resampler cannot be built.
+    pub fn new(
+        specs: &[RenditionSpec],
+        rate: u32,
+        channels: u16,
+    ) -> Result<Self, (String, String)> {
+        let mut rates: Vec<(u32, Option<Box<Resampler>>)> = Vec::new();
+        let mut renditions = Vec::new();
+        for spec in specs {
+            let r = spec.rate(rate);
+            let fail = |e: &dyn std::fmt::Display| (spec.mount.clone(), e.to_string());
+            let slot = match rates.iter().position(|(x, _)| *x == r) {
+                Some(i) => i,
+                None => {
+                    let resampler = if r == rate {
+                        None
+                    } else {
+                        Some(Box::new(
+                            Resampler::new(rate, r, channels).map_err(|e| fail(&e))?,
+                        ))
+                    };
+                    rates.push((r, resampler));
+                    rates.len() - 1
+                }
+            };
+            let rendition =
+                Rendition::new(spec.clone(), r, channels, rate).map_err(|e| fail(&e))?;
+            renditions.push((rendition, slot));
+        }
+        Ok(Fanout {
+            rate,
+            rates,
+            renditions,
+        })
+    }
+
+    /// The renditions, in the order of the specs (less any removed).
+    pub fn renditions(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().map(|(r, _)| r)
+    }
+
+    /// Stops feeding rendition `i`.
+    pub fn remove(&mut self, i: usize) {
+        if i < self.renditions.len() {
+            self.renditions.remove(i);
+        }
+    }
+
+    /// Resamples `out` once per rate and encodes it once per rendition; one result per
+    /// rendition, in order.
+    pub fn push(&mut self, out: &Output) -> Vec<Result<Vec<Step>, String>> {
+        let station_rate = self.rate;
+        let blocks: Vec<Result<AudioBlock, String>> = self
+            .rates
+            .iter_mut()
+            .map(|(_, rs)| match rs {
+                None => Ok(out.block.clone()),
+                Some(rs) => rs.process(&out.block).map_err(|e| e.to_string()),
+            })
+            .collect();
+        let rates: Vec<u32> = self.rates.iter().map(|(r, _)| *r).collect();
+        self.renditions
+            .iter_mut()
+            .map(|(rendition, slot)| {
+                let rate = rates[*slot];
+                for m in &out.marks {
+                    let at = u128::from(m.frame) * u128::from(rate) / u128::from(station_rate);
+                    rendition.mark(at as u64, m.clone());
+                }
+                let block = blocks[*slot].as_ref().map_err(Clone::clone)?;
+                rendition.encode(block).map_err(|e| e.to_string())
+            })
+            .collect()
     }
 }
 

@@ -16,11 +16,10 @@
 use crate::autodj::{AutoDj, AutoDjSettings, Music};
 use crate::config::{default_bitrate, Order, StationConfig};
 use crate::playlist::Playlist;
-use crate::rendition::{Rendition, RenditionSpec, Step};
+use crate::rendition::{Fanout, RenditionSpec, Step};
 use floe_engine::{Engine, SourceInfo, SourceSession};
-use floe_media::{Codec, Resampler};
+use floe_media::Codec;
 use floe_proto::frame::AudioInfo;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -302,13 +301,6 @@ impl Drop for StationHandle {
     }
 }
 
-struct Live {
-    rendition: Rendition,
-    session: SourceSession,
-    /// Index into the per-rate resampled blocks.
-    rate_slot: usize,
-}
-
 /// Starts `spec` on its own thread, feeding `engine`. Returns once every rendition's mount is
 /// taken and its encoder built (or with the first error).
 pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, StationError> {
@@ -321,9 +313,9 @@ pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, St
         .spawn({
             let stop = stop.clone();
             move || match open(&engine, &spec) {
-                Ok((live, rates)) => {
+                Ok((fanout, sessions)) => {
                     let _ = ready_tx.send(Ok(()));
-                    run(&engine, &spec, live, rates, &stop);
+                    run(&engine, &spec, fanout, sessions, &stop);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -346,18 +338,16 @@ pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, St
 
 /// Builds the encoders (on the station's thread: Vorbis encoders must stay on theirs) and
 /// takes the mounts.
-fn open(engine: &Arc<Engine>, spec: &StationSpec) -> Result<(Vec<Live>, Vec<u32>), StationError> {
+fn open(
+    engine: &Arc<Engine>,
+    spec: &StationSpec,
+) -> Result<(Fanout, Vec<SourceSession>), StationError> {
     let fmt = spec.autodj.format;
-    let mut rates: Vec<u32> = Vec::new();
-    let mut live = Vec::new();
-    for r in &spec.renditions {
-        let rate = r.rate(fmt.rate);
-        let rendition = Rendition::new(r.clone(), rate, fmt.channels, fmt.rate).map_err(|e| {
-            StationError::Encoder {
-                mount: r.mount.clone(),
-                message: e.to_string(),
-            }
-        })?;
+    let fanout = Fanout::new(&spec.renditions, fmt.rate, fmt.channels)
+        .map_err(|(mount, message)| StationError::Encoder { mount, message })?;
+    let mut sessions = Vec::new();
+    for rendition in fanout.renditions() {
+        let mount = &rendition.spec().mount;
         let info = rendition.info().clone();
         let kbps = info.bitrate.map(|b| b / 1000);
         let audio_info = format!(
@@ -366,9 +356,9 @@ fn open(engine: &Arc<Engine>, spec: &StationSpec) -> Result<(Vec<Live>, Vec<u32>
             info.channels,
             kbps.map(|k| format!(";bitrate={k}")).unwrap_or_default()
         );
-        let session = engine
+        let mut session = engine
             .open_source(
-                &r.mount,
+                mount,
                 SourceInfo {
                     content_type: rendition.content_type().to_string(),
                     name: Some(spec.name.clone()),
@@ -383,7 +373,7 @@ fn open(engine: &Arc<Engine>, spec: &StationSpec) -> Result<(Vec<Live>, Vec<u32>
                 },
             )
             .map_err(|error| StationError::Mount {
-                mount: r.mount.clone(),
+                mount: mount.clone(),
                 error,
             })?;
         session.set_audio_info(AudioInfo {
@@ -391,49 +381,29 @@ fn open(engine: &Arc<Engine>, spec: &StationSpec) -> Result<(Vec<Live>, Vec<u32>
             channels: info.channels as u8,
             bitrate_kbps: kbps.unwrap_or(0),
         });
-        let rate_slot = match rates.iter().position(|x| *x == rate) {
-            Some(i) => i,
-            None => {
-                rates.push(rate);
-                rates.len() - 1
-            }
-        };
-        live.push(Live {
-            rendition,
-            session,
-            rate_slot,
-        });
-    }
-    for l in &mut live {
-        let headers = l.rendition.header_units();
+        let headers = rendition.header_units();
         if !headers.is_empty() {
-            l.session.push_units(headers);
+            session.push_units(headers);
         }
+        sessions.push(session);
     }
     tracing::info!(
         station = %spec.name,
         mounts = ?spec.renditions.iter().map(|r| format!("{} ({} {}k)", r.mount, r.codec.name(), r.bitrate_kbps)).collect::<Vec<_>>(),
         "station started"
     );
-    Ok((live, rates))
+    Ok((fanout, sessions))
 }
 
-fn run(engine: &Engine, spec: &StationSpec, mut live: Vec<Live>, rates: Vec<u32>, stop: &Stop) {
+fn run(
+    engine: &Engine,
+    spec: &StationSpec,
+    mut fanout: Fanout,
+    mut sessions: Vec<SourceSession>,
+    stop: &Stop,
+) {
     let fmt = spec.autodj.format;
     let mut dj = spec.autodj();
-    let mut resamplers: BTreeMap<u32, Resampler> = BTreeMap::new();
-    for &r in &rates {
-        if r != fmt.rate {
-            match Resampler::new(fmt.rate, r, fmt.channels) {
-                Ok(rs) => {
-                    resamplers.insert(r, rs);
-                }
-                Err(e) => {
-                    tracing::error!(station = %spec.name, rate = r, error = %e, "cannot resample; renditions at this rate stop");
-                }
-            }
-        }
-    }
     let mut pacer = Pacer::new(fmt.rate, LEAD, MAX_BEHIND, Instant::now());
     while !stop.is_set() {
         if let Some(d) = pacer.wait(Instant::now()) {
@@ -444,38 +414,19 @@ fn run(engine: &Engine, spec: &StationSpec, mut live: Vec<Live>, rates: Vec<u32>
         }
         let out = dj.next(STEP_FRAMES);
         pacer.produced(out.block.frames());
-        // One resample per rate.
-        let blocks: Vec<Option<floe_media::AudioBlock>> = rates
-            .iter()
-            .map(|&r| {
-                if r == fmt.rate {
-                    Some(out.block.clone())
-                } else {
-                    resamplers.get_mut(&r)?.process(&out.block).ok()
-                }
-            })
-            .collect();
-        live.retain_mut(|l| {
-            let rate = rates[l.rate_slot];
-            for m in &out.marks {
-                let at = (u128::from(m.frame) * u128::from(rate) / u128::from(fmt.rate)) as u64;
-                l.rendition.mark(at, m.clone());
-            }
-            let Some(block) = &blocks[l.rate_slot] else {
-                return false;
-            };
-            match l.rendition.encode(block) {
-                Ok(steps) => {
-                    push_steps(engine, &mut l.session, steps);
-                    true
-                }
+        let results = fanout.push(&out);
+        // Back to front, so that removing a failed rendition keeps the indices valid.
+        for (i, r) in results.into_iter().enumerate().rev() {
+            match r {
+                Ok(steps) => push_steps(engine, &mut sessions[i], steps),
                 Err(e) => {
-                    tracing::error!(mount = %l.rendition.spec().mount, error = %e, "encoder failed; rendition stopped");
-                    false
+                    tracing::error!(mount = %sessions[i].mount().path, error = %e, "encoder failed; rendition stopped");
+                    fanout.remove(i);
+                    sessions.remove(i);
                 }
             }
-        });
-        if live.is_empty() {
+        }
+        if sessions.is_empty() {
             tracing::error!(station = %spec.name, "no rendition left; station stopped");
             break;
         }

@@ -289,3 +289,52 @@ fn bad_files_are_skipped_and_an_all_bad_folder_plays_silence() {
     assert!(out.samples.iter().all(|s| *s == 0.0));
     assert!(t.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn a_jingle_every_n_tracks_and_a_play_log() {
+    let dir = scratch("jingles-music");
+    let jingles = scratch("jingles-jingles");
+    for (i, name) in ["a.wav", "b.wav", "c.wav"].iter().enumerate() {
+        let f = 300.0 + 100.0 * i as f64;
+        write(&dir.join(name), &tones(RATE, &[(f, 0.3)], 0, 4410), &[]);
+    }
+    write(
+        &jingles.join("ident.flac"),
+        &tones(RATE, &[(1000.0, 0.3)], 0, 2205),
+        &[("ARTIST", "Floe"), ("TITLE", "Station ID")],
+    );
+    let log = dir.join("plays.log");
+    let mut s = settings(0, None);
+    s.jingle_every = 2;
+    s.play_log = Some(log.clone());
+    let mut dj = AutoDj::new(
+        s,
+        Music::Playlist(Box::new(Playlist::new(&dir, Order::Sequential, Some(1)))),
+        Some(Music::Playlist(Box::new(Playlist::new(
+            &jingles,
+            Order::Shuffle,
+            Some(1),
+        )))),
+    );
+    let (_, marks) = pull(&mut dj, 6 * 4410 + 2 * 2205);
+    let songs: Vec<&str> = marks.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        songs,
+        [
+            "a",
+            "b",
+            "Floe - Station ID",
+            "c",
+            "a",
+            "Floe - Station ID",
+            "b",
+            "c"
+        ]
+    );
+    let text = std::fs::read_to_string(&log).expect("play log");
+    assert_eq!(text.lines().count(), 8, "{text}");
+    assert!(text
+        .lines()
+        .nth(2)
+        .is_some_and(|l| l.contains("\tFloe - Station ID\t")));
+}
