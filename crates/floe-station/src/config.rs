@@ -37,6 +37,9 @@ pub struct StationConfig {
     pub genre: String,
     /// A folder (scanned recursively) or an `.m3u`/`.m3u8`/`.pls` playlist.
     pub music: PathBuf,
+    /// Instead of `music`: a live mount whose stream is decoded and re-encoded into this
+    /// station's renditions (e.g. `"/live.mp3"`).
+    pub live: String,
     /// `sequential`, `shuffle` or `random`.
     pub order: Order,
     /// Seconds of equal-power crossfade between tracks; 0 plays them gapless, end to end.
@@ -70,6 +73,7 @@ impl Default for StationConfig {
             description: String::new(),
             genre: String::new(),
             music: PathBuf::new(),
+            live: String::new(),
             order: Order::default(),
             crossfade_seconds: 0.0,
             normalise: true,
@@ -156,10 +160,25 @@ impl StationConfig {
                 message,
             })
         };
-        if self.music.as_os_str().is_empty() {
+        let renditions = self.renditions_or_default(key);
+        if !self.live.is_empty() {
+            if !self.music.as_os_str().is_empty() {
+                p(
+                    "live",
+                    "a station plays either `music` or `live`, not both".into(),
+                );
+            } else if !floe_engine::registry::valid_mount_path(&self.live) {
+                p("live", format!("`{}` is not a mount path", self.live));
+            } else if renditions.iter().any(|r| r.mount == self.live) {
+                p(
+                    "live",
+                    "a live mount cannot be one of its own renditions".into(),
+                );
+            }
+        } else if self.music.as_os_str().is_empty() {
             p(
                 "music",
-                "a folder or an .m3u/.pls playlist is required".into(),
+                "a folder or an .m3u/.pls playlist is required (or `live`, a mount)".into(),
             );
         } else if !self.music.exists() {
             p(
@@ -196,7 +215,6 @@ impl StationConfig {
         if !(1..=2).contains(&self.channels) {
             p("channels", "must be 1 or 2".into());
         }
-        let renditions = self.renditions_or_default(key);
         for (i, r) in renditions.iter().enumerate() {
             let k = |f: &str| format!("renditions.{}.{f}", i + 1);
             if !floe_engine::registry::valid_mount_path(&r.mount) {
@@ -288,5 +306,15 @@ mod tests {
         );
         c.music = dir.join("no-such-folder-floe");
         assert_eq!(c.problems("radio")[0].key, "music");
+        let live = |live: &str, music: &str| StationConfig {
+            live: live.into(),
+            music: music.into(),
+            ..StationConfig::default()
+        };
+        assert!(live("/live.mp3", "").problems("l").is_empty());
+        assert_eq!(live("/live.mp3", "/tmp").problems("l")[0].key, "live");
+        assert_eq!(live("live", "").problems("l")[0].key, "live");
+        assert_eq!(live("/l.mp3", "").problems("l")[0].key, "live");
+        assert_eq!(live("", "").problems("l")[0].key, "music");
     }
 }

@@ -7,6 +7,7 @@
 //! | [`track`] | one track opened for playing: decode, remix, resample, loudness gain (ReplayGain or measured EBU R128), title from tags |
 //! | [`autodj`] | the auto-DJ: an endless PCM stream, gapless or crossfaded, jingles, play log, title marks at the sample where a track starts |
 //! | [`rendition`] | one encoding of the station: units with durations for the engine, titles placed on the frame that carries their first sample |
+//! | [`live`] | renditions of a live mount: the transcoder listens to the mount in process, decodes once, feeds the renditions |
 //! | [`station`] | the station's thread: auto-DJ → one resample per rate → one encoder per rendition → engine mounts, paced to real time |
 //!
 //! Data flow: `Playlist → OpenTrack → AutoDj (PCM at the station's rate) → Resampler per rate →
@@ -16,6 +17,7 @@
 
 pub mod autodj;
 pub mod config;
+pub mod live;
 pub mod playlist;
 pub mod rendition;
 pub mod station;

@@ -81,6 +81,11 @@ pub enum MusicSource {
     },
     /// Floe's synthesised demo pieces.
     Demo,
+    /// A live mount, decoded and re-encoded (see [`crate::live`]).
+    Live {
+        /// The mount an encoder feeds.
+        mount: String,
+    },
 }
 
 /// Everything a station needs to run.
@@ -126,10 +131,16 @@ impl StationSpec {
             name: c.display_name(key),
             description: c.description.clone(),
             genre: c.genre.clone(),
-            music: MusicSource::Path {
-                origin: c.music.clone(),
-                order: c.order,
-                seed: c.seed,
+            music: if c.live.is_empty() {
+                MusicSource::Path {
+                    origin: c.music.clone(),
+                    order: c.order,
+                    seed: c.seed,
+                }
+            } else {
+                MusicSource::Live {
+                    mount: c.live.clone(),
+                }
             },
             jingles: c.jingles.clone(),
             autodj: AutoDjSettings::from_config(&c.display_name(key), c),
@@ -175,12 +186,12 @@ impl StationSpec {
                 order,
                 seed,
             } => Music::Playlist(Box::new(Playlist::new(origin, *order, *seed))),
-            MusicSource::Demo => Music::demo(),
+            MusicSource::Demo | MusicSource::Live { .. } => Music::demo(),
         };
         let jingles = self.jingles.as_ref().map(|j| {
             let seed = match &self.music {
                 MusicSource::Path { seed, .. } => seed.map(|s| s ^ 0x6a09_e667),
-                MusicSource::Demo => None,
+                MusicSource::Demo | MusicSource::Live { .. } => None,
             };
             Music::Playlist(Box::new(Playlist::new(j, Order::Shuffle, seed)))
         });
@@ -235,19 +246,20 @@ impl Pacer {
     }
 }
 
+/// A stop flag a thread can sleep on.
 #[derive(Debug, Default)]
-struct Stop {
+pub(crate) struct Stop {
     stopped: Mutex<bool>,
     wake: Condvar,
 }
 
 impl Stop {
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         *self.stopped.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sleeps up to `d`; true when stopped.
-    fn sleep(&self, d: Duration) -> bool {
+    pub(crate) fn sleep(&self, d: Duration) -> bool {
         let guard = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
         let (guard, _) = self
             .wake
@@ -315,7 +327,12 @@ pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, St
             move || match open(&engine, &spec) {
                 Ok((fanout, sessions)) => {
                     let _ = ready_tx.send(Ok(()));
-                    run(&engine, &spec, fanout, sessions, &stop);
+                    match &spec.music {
+                        MusicSource::Live { mount } => {
+                            run_live(&engine, &spec, mount, fanout, sessions, &stop)
+                        }
+                        _ => run(&engine, &spec, fanout, sessions, &stop),
+                    }
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -432,6 +449,37 @@ fn run(
         }
     }
     tracing::info!(station = %spec.name, "station stopped");
+}
+
+fn run_live(
+    engine: &Arc<Engine>,
+    spec: &StationSpec,
+    input: &str,
+    mut fanout: Fanout,
+    mut sessions: Vec<SourceSession>,
+    stop: &Arc<Stop>,
+) {
+    crate::live::run(
+        engine,
+        input,
+        spec.autodj.format,
+        &mut fanout,
+        stop,
+        |fanout, out| {
+            let results = fanout.push(&out);
+            for (i, r) in results.into_iter().enumerate().rev() {
+                match r {
+                    Ok(steps) => push_steps(engine, &mut sessions[i], steps),
+                    Err(e) => {
+                        tracing::error!(mount = %sessions[i].mount().path, error = %e, "encoder failed; rendition stopped");
+                        fanout.remove(i);
+                        sessions.remove(i);
+                    }
+                }
+            }
+        },
+    );
+    tracing::info!(station = %spec.name, "transcoder stopped");
 }
 
 fn push_steps(engine: &Engine, session: &mut SourceSession, steps: Vec<Step>) {

@@ -604,3 +604,64 @@ fn http_stream(addr: &str, path: &str, n: usize) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn a_live_mount_gets_renditions() {
+    require_ffmpeg();
+    let floe = Floe::start_with(
+        r#"
+[stations.live]
+name = "Live Radio"
+live = "/live.mp3"
+
+[[stations.live.renditions]]
+mount = "/live-64.mp3"
+codec = "mp3"
+bitrate = 64
+
+[[stations.live.renditions]]
+mount = "/live.opus"
+codec = "opus"
+bitrate = 96
+"#,
+    );
+    // Nothing to transcode yet: the renditions are not live.
+    assert_eq!(floe.request("HEAD", "/live.opus", &[]).status, 404);
+    let url = format!("icecast://source:{SOURCE_PASSWORD}@{}/live.mp3", floe.addr);
+    let mut encoder = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=44100:duration=60")
+        .args(["-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k"])
+        .args(["-content_type", "audio/mpeg", "-f", "mp3"])
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+    let live = eventually(Duration::from_secs(15), || {
+        floe.request("HEAD", "/live.opus", &[]).status == 200
+            && floe.request("HEAD", "/live-64.mp3", &[]).status == 200
+    });
+    assert!(
+        live,
+        "renditions never went live; log:\n{}",
+        floe.log_text()
+    );
+    for (mount, codec, rate, bitrate) in [
+        ("/live-64.mp3", "mp3", 44_100, Bitrate::Measured(64.0, 0.02)),
+        ("/live.opus", "opus", 48_000, Bitrate::Measured(96.0, 0.35)),
+    ] {
+        check_rendition(&floe, mount, codec, rate, bitrate);
+    }
+    let r = floe.admin("/admin/metadata?mode=updinfo&mount=/live.mp3&song=Live%20Title");
+    assert_eq!(r.status, 200);
+    for mount in ["/live-64.mp3", "/live.opus"] {
+        let ok = eventually(Duration::from_secs(10), || {
+            song_of(&floe, mount).as_deref() == Some("Live Title")
+        });
+        assert!(ok, "{mount} did not get the live title");
+    }
+    let _ = encoder.kill();
+    let _ = encoder.wait();
+}

@@ -1,0 +1,195 @@
+//! Renditions of a live mount: the stream an encoder sends to a mount, decoded once inside Floe
+//! and encoded once per rendition (e.g. a 320k MP3 source also offered as MP3 64k and Opus 96k).
+//!
+//! The transcoder is an ordinary listener of the live mount (user agent `Floe transcoder`): it
+//! reads the mount's chunks with its own cursor, so it costs the source nothing, follows the
+//! mount's fallbacks like any listener, and starts over (new decoder, same encoders) when the
+//! source comes back after leaving. Its pace is the source's: no clock of its own, so no drift.
+//! While the mount has no source, the renditions get nothing new (their listeners wait, or move
+//! to the renditions' fallbacks when those are configured).
+//!
+//! Titles: when the live mount's title changes, the change is marked at the next decoded
+//! sample, and each rendition sets it on the unit that carries that sample.
+
+use crate::autodj::{Output, TitleMark};
+use crate::rendition::Fanout;
+use crate::track::PcmFormat;
+use bytes::Bytes;
+use floe_engine::{Engine, Fill, ListenerInfo, ListenerSession};
+use floe_media::{Decoder, Resampler};
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the transcoder looks for new data on the live mount.
+pub const POLL: Duration = Duration::from_millis(50);
+/// Most bytes taken from the mount per poll.
+const READ_BUDGET: usize = 256 * 1024;
+
+/// What the decoder reads: the live mount through a listener session. `read` blocks (polling
+/// every [`POLL`]) until data comes; it returns end of stream when the listener's stream ends or
+/// the station is stopped.
+struct MountReader {
+    session: ListenerSession,
+    queue: VecDeque<Bytes>,
+    stop: Arc<crate::station::Stop>,
+}
+
+impl Read for MountReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(front) = self.queue.front_mut() {
+                let n = front.len().min(buf.len());
+                buf[..n].copy_from_slice(&front[..n]);
+                if n == front.len() {
+                    self.queue.pop_front();
+                } else {
+                    *front = front.slice(n..);
+                }
+                self.session.sent(n);
+                return Ok(n);
+            }
+            match self.session.fill(0, &mut self.queue, READ_BUDGET) {
+                Fill::Data(_) => {}
+                Fill::Idle => {
+                    if self.stop.sleep(POLL) {
+                        return Ok(0);
+                    }
+                }
+                Fill::End(_) => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Decodes the live mount and feeds `fanout` until `stop`. `emit` gets each step batch for the
+/// rendition at that index (the station pushes them to the mounts).
+pub(crate) fn run(
+    engine: &Arc<Engine>,
+    input: &str,
+    format: PcmFormat,
+    fanout: &mut Fanout,
+    stop: &Arc<crate::station::Stop>,
+    mut emit: impl FnMut(&mut Fanout, Output),
+) {
+    let mut produced: u64 = 0;
+    let mut last_title: Option<u64> = None;
+    while !stop.is_set() {
+        let ready = engine.mount(input).is_some_and(|m| m.is_ready());
+        if !ready {
+            if stop.sleep(POLL * 4) {
+                break;
+            }
+            continue;
+        }
+        let session = match engine.add_listener(
+            input,
+            ListenerInfo {
+                ip: "127.0.0.1".into(),
+                user_agent: Some("Floe transcoder".into()),
+                icy: false,
+            },
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(mount = %input, error = %e, "transcoder cannot listen; retrying");
+                if stop.sleep(Duration::from_secs(1)) {
+                    break;
+                }
+                continue;
+            }
+        };
+        let mount = session.mount().clone();
+        let ext = ext_for(mount.content_type().as_deref().unwrap_or(""));
+        let reader = MountReader {
+            session,
+            queue: VecDeque::new(),
+            stop: stop.clone(),
+        };
+        let mut decoder = match Decoder::open_reader(reader, ext) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(mount = %input, error = %e, "cannot decode the live stream; retrying");
+                if stop.sleep(Duration::from_secs(1)) {
+                    break;
+                }
+                continue;
+            }
+        };
+        tracing::info!(mount = %input, codec = decoder.codec_name(), "transcoding the live stream");
+        let mut resampler: Option<Resampler> = None;
+        loop {
+            let block = match decoder.next_block() {
+                Ok(Some(b)) => b,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(mount = %input, error = %e, "live stream decoding stopped");
+                    break;
+                }
+            };
+            let block = block.remixed(format.channels);
+            let block = if block.rate == format.rate {
+                block
+            } else {
+                let r = match &mut resampler {
+                    Some(r) if r.from_rate() == block.rate => r,
+                    slot => match Resampler::new(block.rate, format.rate, format.channels) {
+                        Ok(r) => slot.insert(r),
+                        Err(e) => {
+                            tracing::warn!(mount = %input, error = %e, "cannot resample the live stream");
+                            break;
+                        }
+                    },
+                };
+                match r.process(&block) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                }
+            };
+            if block.is_empty() {
+                continue;
+            }
+            let mut marks = Vec::new();
+            let meta = engine.mount(input).and_then(|m| m.current_meta());
+            if let Some(meta) = meta {
+                if last_title != Some(meta.version) {
+                    last_title = Some(meta.version);
+                    marks.push(TitleMark {
+                        frame: produced,
+                        song: meta.song.clone(),
+                        artist: meta.artist.clone(),
+                        title: meta.title.clone(),
+                    });
+                }
+            }
+            produced += block.frames() as u64;
+            emit(fanout, Output { block, marks });
+            if stop.is_set() {
+                return;
+            }
+        }
+        // The source left (or the stream broke): start over with the next one.
+        if stop.sleep(POLL) {
+            break;
+        }
+    }
+}
+
+/// A format hint for the decoder from the live mount's content type.
+fn ext_for(content_type: &str) -> Option<&'static str> {
+    let ct = content_type.to_ascii_lowercase();
+    Some(if ct.contains("mpeg") || ct.contains("mp3") {
+        "mp3"
+    } else if ct.contains("aac") {
+        "aac"
+    } else if ct.contains("ogg") || ct.contains("opus") || ct.contains("vorbis") {
+        "ogg"
+    } else if ct.contains("flac") {
+        "flac"
+    } else if ct.contains("webm") || ct.contains("matroska") {
+        "mka"
+    } else {
+        return None;
+    })
+}
