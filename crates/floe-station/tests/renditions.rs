@@ -18,7 +18,8 @@ fn spec(mount: &str, codec: Codec, kbps: u32) -> RenditionSpec {
 
 #[test]
 fn titles_land_at_the_same_audio_position_in_every_rendition() {
-    let specs = vec![
+    #[allow(unused_mut)]
+    let mut specs = vec![
         spec("/a.mp3", Codec::Mp3, 128),
         spec("/b.mp3", Codec::Mp3, 64),
         spec("/c.opus", Codec::Opus, 96),
@@ -26,6 +27,11 @@ fn titles_land_at_the_same_audio_position_in_every_rendition() {
         spec("/e.flac", Codec::Flac, 0),
         spec("/f.wav", Codec::PcmS16Le, 0),
     ];
+    #[cfg(feature = "fdk-aac")]
+    {
+        specs.push(spec("/g.aac", Codec::AacLc, 128));
+        specs.push(spec("/h.aac", Codec::HeAac, 48));
+    }
     let mut fanout = Fanout::new(&specs, RATE, 2).expect("fanout");
     let marks_at = [30_000u64, 100_003, 100_004 + 2048 * 20];
     let step = 2048usize;
