@@ -173,8 +173,8 @@ impl OpenTrack {
         };
         // A file that opens but holds nothing playable is refused here, not mid-air.
         match t.read()? {
-            Some(b) => t.first = Some(b),
-            None => return Err(TrackError::Empty),
+            Some(b) if !b.is_empty() => t.first = Some(b),
+            _ => return Err(TrackError::Empty),
         }
         Ok(t)
     }

@@ -461,6 +461,17 @@ impl Config {
                 }
             }
         }
+        if station_mounts.len() > self.limits.max_sources {
+            errors.push(ConfigError {
+                key: "limits.max_sources".into(),
+                line: line_of(source, "limits", Some("max_sources")),
+                message: format!(
+                    "the stations' renditions take {} sources (one each): set at least {} plus room for live sources",
+                    station_mounts.len(),
+                    station_mounts.len()
+                ),
+            });
+        }
         if self.mount_defaults.fallback.is_some() {
             errors.push(ConfigError {
                 key: "mount_defaults.fallback".into(),
@@ -575,6 +586,15 @@ mod tests {
                     Some(6)
                 ),
             ]
+        );
+        let few = format!(
+            "[limits]\nmax_sources = 1\n\n[stations.radio]\nmusic = \"{}\"\n",
+            dir.display()
+        );
+        let errs = parse(&few).unwrap_err();
+        assert_eq!(
+            (errs[0].key.as_str(), errs[0].line),
+            ("limits.max_sources", Some(2))
         );
         let ok = format!("[stations.radio]\nmusic = \"{}\"\n", dir.display());
         let c = parse(&ok).unwrap();
