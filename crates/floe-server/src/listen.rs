@@ -8,6 +8,7 @@
 
 use crate::access::unix_now;
 use crate::edge::plain_response;
+use crate::edge::ConnGuard;
 use crate::http::Peer;
 use crate::{AppState, SERVER_NAME};
 use bytes::{Buf, Bytes};
@@ -17,10 +18,12 @@ use floe_proto::accesslog::AccessRecord;
 use floe_proto::head::RequestHead;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::io::IoSlice;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -70,15 +73,151 @@ impl ListenRequest {
     }
 }
 
-/// Serves a live listener on a socket the edge read the head from. Meant to be spawned as its
-/// own task, so the task holds nothing but the listener's state.
-pub async fn serve(
-    state: AppState,
-    stream: tokio::net::TcpStream,
+/// Starts serving a live listener on a socket the edge read the head from, as a task of its
+/// own whose state is just the listener's ([`Listening`]). `guard` is dropped when it ends.
+pub fn spawn<W: AsyncWrite + Unpin + Send + 'static>(
+    state: &AppState,
+    stream: W,
     req: Box<ListenRequest>,
     client: IpAddr,
+    guard: Option<ConnGuard>,
 ) {
-    run(&state, stream, &req, client).await;
+    let started = Instant::now();
+    let start_unix = unix_now();
+    let refusal = if req.head_only {
+        match head_for(state, req.path()) {
+            Some(head) => (200, head),
+            None => (
+                404,
+                plain_response(
+                    404,
+                    "Not Found",
+                    "The source you requested could not be found.\n",
+                )
+                .into(),
+            ),
+        }
+    } else {
+        let info = ListenerInfo {
+            ip: client.to_string(),
+            user_agent: req.user_agent.clone(),
+            icy: req.icy,
+        };
+        match state.engine.add_listener(req.path(), info) {
+            Ok(session) => {
+                let id = session.handle().id;
+                tracing::debug!(%client, mount = req.path(), id, "listener connected");
+                let head = response_head(state, session.mount(), session.metaint());
+                tokio::spawn(Listening {
+                    pump: Pump::new(state, stream, session, head),
+                    log: Log {
+                        state: state.clone(),
+                        req,
+                        client,
+                        started,
+                        start_unix,
+                    },
+                    _guard: guard,
+                });
+                return;
+            }
+            Err(e) => {
+                let (status, reason) = match e {
+                    ListenError::NotFound => (404, "Not Found"),
+                    _ => (403, "Forbidden"),
+                };
+                tracing::info!(%client, mount = req.path(), error = %e, "listener refused");
+                (
+                    status,
+                    plain_response(status, reason, &format!("{e}\n")).into(),
+                )
+            }
+        }
+    };
+    let log = Log {
+        state: state.clone(),
+        req,
+        client,
+        started,
+        start_unix,
+    };
+    let mut stream = stream;
+    tokio::spawn(async move {
+        let (status, reply): (u16, Bytes) = refusal;
+        let _ = stream.write_all(&reply).await;
+        log.write(status, 0);
+        drop(guard);
+    });
+}
+
+/// The size of a socket listener's task state, for the test that keeps it small.
+#[cfg(test)]
+pub(crate) fn listening_task_size() -> usize {
+    std::mem::size_of::<Listening<tokio::net::TcpStream>>()
+}
+
+/// What the access-log line of a listener needs.
+struct Log {
+    state: AppState,
+    req: Box<ListenRequest>,
+    client: IpAddr,
+    started: Instant,
+    start_unix: i64,
+}
+
+impl Log {
+    fn write(&self, status: u16, bytes: u64) {
+        let req = &self.req;
+        self.state.access_log.record(&AccessRecord {
+            client: &self.client.to_string(),
+            user: None,
+            start_unix: self.start_unix,
+            method: req.method(),
+            target: &req.target,
+            version: req.version,
+            status,
+            bytes,
+            referer: req.referer.as_deref(),
+            user_agent: req.user_agent.as_deref(),
+            duration_secs: self.started.elapsed().as_secs(),
+        });
+    }
+}
+
+/// A listener's whole task: the pump, then the log line.
+struct Listening<W> {
+    pump: Pump<W>,
+    log: Log,
+    _guard: Option<ConnGuard>,
+}
+
+impl<W: AsyncWrite + Unpin> Future for Listening<W> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Poll::Ready((outcome, session)) = Pin::new(&mut this.pump).poll(cx) else {
+            return Poll::Pending;
+        };
+        let id = session.handle().id;
+        let sent = session
+            .handle()
+            .bytes_sent
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let (client, mount) = (this.log.client, this.log.req.path());
+        match outcome {
+            Outcome::Ended(EndReason::TooSlow) => {
+                tracing::info!(%client, mount, id, "listener dropped: fallen too far behind")
+            }
+            Outcome::Ended(r) => {
+                tracing::debug!(%client, mount, id, reason = r.describe(), "listener ended")
+            }
+            other => tracing::debug!(%client, mount, id, reason = ?other, "listener left"),
+        }
+        drop(session);
+        this.log.write(200, sent);
+        Poll::Ready(())
+    }
 }
 
 /// Serves a listener GET that arrived through hyper (on a kept-alive connection): the same
@@ -111,10 +250,7 @@ pub async fn hyper_listener(
     };
     drop(req);
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
-    let state2 = state.clone();
-    tokio::spawn(async move {
-        run(&state2, ours, &listen_req, peer.client).await;
-    });
+    spawn(state, ours, Box::new(listen_req), peer.client, None);
     // The pipe carries a complete HTTP/1.0 response; parse its head back out for hyper.
     let mut reader = tokio::io::BufReader::new(theirs);
     let mut head = Vec::new();
@@ -165,91 +301,7 @@ fn tokio_util_stream<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     })
 }
 
-async fn run<W: AsyncWrite + Unpin>(
-    state: &AppState,
-    mut stream: W,
-    req: &ListenRequest,
-    client: IpAddr,
-) {
-    let started = Instant::now();
-    let start_unix = unix_now();
-    let log = |status: u16, bytes: u64| {
-        state.access_log.record(&AccessRecord {
-            client: &client.to_string(),
-            user: None,
-            start_unix,
-            method: req.method(),
-            target: &req.target,
-            version: req.version,
-            status,
-            bytes,
-            referer: req.referer.as_deref(),
-            user_agent: req.user_agent.as_deref(),
-            duration_secs: started.elapsed().as_secs(),
-        })
-    };
-    if req.head_only {
-        let (status, head) = match head_for(state, req.path()) {
-            Some(head) => (200, head),
-            None => (
-                404,
-                plain_response(
-                    404,
-                    "Not Found",
-                    "The source you requested could not be found.\n",
-                )
-                .into(),
-            ),
-        };
-        let _ = stream.write_all(&head).await;
-        log(status, 0);
-        return;
-    }
-    let info = ListenerInfo {
-        ip: client.to_string(),
-        user_agent: req.user_agent.clone(),
-        icy: req.icy,
-    };
-    let mut session = match state.engine.add_listener(req.path(), info) {
-        Ok(s) => s,
-        Err(e) => {
-            let (status, reason) = match e {
-                ListenError::NotFound => (404, "Not Found"),
-                _ => (403, "Forbidden"),
-            };
-            tracing::info!(%client, mount = req.path(), error = %e, "listener refused");
-            let _ = stream
-                .write_all(&plain_response(status, reason, &format!("{e}\n")))
-                .await;
-            log(status, 0);
-            return;
-        }
-    };
-    let id = session.handle().id;
-    tracing::debug!(%client, mount = req.path(), id, "listener connected");
-    let head = response_head(state, session.mount(), session.metaint());
-    let mut out = VecDeque::with_capacity(8);
-    let head_len = head.len();
-    out.push_back(head);
-    let outcome = pump(state, &mut stream, &mut session, out, head_len).await;
-    let sent = session
-        .handle()
-        .bytes_sent
-        .load(std::sync::atomic::Ordering::Relaxed);
-    match outcome {
-        Outcome::Ended(EndReason::TooSlow) => tracing::info!(
-            %client, mount = req.path(), id, "listener dropped: fallen too far behind"
-        ),
-        Outcome::Ended(r) => {
-            tracing::debug!(%client, mount = req.path(), id, reason = r.describe(), "listener ended")
-        }
-        other => tracing::debug!(%client, mount = req.path(), id, reason = ?other, "listener left"),
-    }
-    drop(session);
-    log(200, sent);
-}
-
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 enum Outcome {
     Ended(EndReason),
     ClientGone,
@@ -257,105 +309,151 @@ enum Outcome {
     Shutdown,
 }
 
-/// Writes the stream until it ends, the client goes, or a limit is hit.
-async fn pump<W: AsyncWrite + Unpin>(
-    state: &AppState,
-    stream: &mut W,
-    session: &mut ListenerSession,
-    mut out: VecDeque<Bytes>,
-    head_len: usize,
-) -> Outcome {
-    let interval = state.settings.write_interval;
-    let max_duration = session
-        .mount()
-        .policy
-        .max_listener_duration
-        .map(std::time::Duration::from_secs);
-    let started = Instant::now();
-    let mut pending: usize = out.iter().map(Bytes::len).sum();
-    let mut head_left = head_len;
-    // One timer for the task's life: it bounds each write and paces the loop.
-    let tick = tokio::time::sleep(std::time::Duration::ZERO);
-    tokio::pin!(tick);
-    loop {
-        match session.fill(pending.saturating_sub(head_left), &mut out, FILL_BUDGET) {
-            Fill::Data(n) => pending += n,
-            Fill::Idle => {}
-            Fill::End(reason) => {
-                // What was already due still goes out, briefly.
-                if reason != EndReason::TooSlow && pending > 0 {
-                    tick.as_mut().reset(tokio::time::Instant::now() + interval);
-                    tokio::select! {
-                        _ = write_some(stream, &mut out, &mut pending) => {}
-                        () = &mut tick => {}
-                    }
-                }
-                return Outcome::Ended(reason);
-            }
+/// Writes a listener's stream until it ends, the client goes, or a limit is hit.
+///
+/// A hand-written future rather than an `async fn`: its state is exactly these fields (a few
+/// hundred bytes), which is most of what a listener costs. Each tick of `interval` it fills
+/// `out` from the session and writes what the socket takes; a full socket is retried at the
+/// next tick, after the session has checked the listener's lag.
+struct Pump<W> {
+    stream: W,
+    session: Option<ListenerSession>,
+    out: VecDeque<Bytes>,
+    pending: usize,
+    head_left: usize,
+    tick: Pin<Box<tokio::time::Sleep>>,
+    interval: std::time::Duration,
+    ends_at: Option<tokio::time::Instant>,
+    shutdown: crate::Shutdown,
+}
+
+impl<W: AsyncWrite + Unpin> Pump<W> {
+    fn new(state: &AppState, stream: W, mut session: ListenerSession, head: Bytes) -> Self {
+        let now = tokio::time::Instant::now();
+        let ends_at = session
+            .mount()
+            .policy
+            .max_listener_duration
+            .map(|secs| now + std::time::Duration::from_secs(secs));
+        let head_left = head.len();
+        let mut out = VecDeque::with_capacity(8);
+        out.push_back(head);
+        // The burst goes out with the head, in the first write.
+        let pending = match session.fill(0, &mut out, FILL_BUDGET) {
+            Fill::Data(n) => head_left + n,
+            _ => head_left,
+        };
+        Pump {
+            stream,
+            session: Some(session),
+            out,
+            pending,
+            head_left,
+            tick: Box::pin(tokio::time::sleep_until(
+                now + state.settings.write_interval,
+            )),
+            interval: state.settings.write_interval,
+            ends_at,
+            shutdown: state.shutdown.clone(),
         }
-        tick.as_mut().reset(tokio::time::Instant::now() + interval);
-        while pending > 0 {
-            tokio::select! {
-                biased;
-                written = write_some(stream, &mut out, &mut pending) => match written {
-                    Ok(n) => {
-                        let audio = n.saturating_sub(head_left);
-                        head_left = head_left.saturating_sub(n);
+    }
+
+    /// Writes until the socket would block. `Err` when the client is gone.
+    fn write_ready(&mut self, cx: &mut Context<'_>) -> Result<(), ()> {
+        while self.pending > 0 {
+            let polled = {
+                // Built on each poll, so the slices never live in the task's state.
+                let mut iov = [IoSlice::new(&[]); MAX_IOV];
+                let mut count = 0;
+                for (slot, b) in iov.iter_mut().zip(self.out.iter()) {
+                    *slot = IoSlice::new(b);
+                    count += 1;
+                }
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &iov[..count])
+            };
+            match polled {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Err(()),
+                Poll::Ready(Ok(n)) => {
+                    self.advance(n);
+                    let audio = n.saturating_sub(self.head_left);
+                    self.head_left = self.head_left.saturating_sub(n);
+                    if let Some(session) = &self.session {
                         session.sent(audio);
                     }
-                    Err(_) => return Outcome::ClientGone,
-                },
-                // The socket is full: check the lag, then try again.
-                () = &mut tick => break,
+                }
+                Poll::Pending => break,
             }
         }
-        if out.is_empty() && out.capacity() > 16 {
+        if self.out.is_empty() && self.out.capacity() > 16 {
             // The burst needed many buffers; steady state needs few.
-            out.shrink_to(8);
+            self.out.shrink_to(8);
         }
-        if state.shutdown.is_triggered() {
-            return Outcome::Shutdown;
+        Ok(())
+    }
+
+    fn advance(&mut self, n: usize) {
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = self.out.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                self.out.pop_front();
+            } else {
+                front.advance(left);
+                left = 0;
+            }
         }
-        if max_duration.is_some_and(|d| started.elapsed() >= d) {
-            return Outcome::DurationLimit;
+        self.pending -= n;
+    }
+
+    fn finish(&mut self, outcome: Outcome) -> Poll<(Outcome, ListenerSession)> {
+        match self.session.take() {
+            Some(session) => Poll::Ready((outcome, session)),
+            // Polled again after completion: never resolves twice.
+            None => Poll::Pending,
         }
-        (&mut tick).await;
     }
 }
 
-/// One vectored write of the front of `out`; drops what was written.
-async fn write_some<W: AsyncWrite + Unpin>(
-    stream: &mut W,
-    out: &mut VecDeque<Bytes>,
-    pending: &mut usize,
-) -> std::io::Result<usize> {
-    let n = std::future::poll_fn(|cx| {
-        // Built on each poll, so the slices never live in the task's state.
-        let mut iov = [IoSlice::new(&[]); MAX_IOV];
-        let mut count = 0;
-        for (slot, b) in iov.iter_mut().zip(out.iter()) {
-            *slot = IoSlice::new(b);
-            count += 1;
+impl<W: AsyncWrite + Unpin> Future for Pump<W> {
+    type Output = (Outcome, ListenerSession);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            if this.write_ready(cx).is_err() {
+                return this.finish(Outcome::ClientGone);
+            }
+            if this.tick.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = tokio::time::Instant::now();
+            if this.shutdown.is_triggered() {
+                return this.finish(Outcome::Shutdown);
+            }
+            if this.ends_at.is_some_and(|end| now >= end) {
+                return this.finish(Outcome::DurationLimit);
+            }
+            this.tick.as_mut().reset(now + this.interval);
+            let lag = this.pending.saturating_sub(this.head_left);
+            let Some(session) = this.session.as_mut() else {
+                return Poll::Pending;
+            };
+            match session.fill(lag, &mut this.out, FILL_BUDGET) {
+                Fill::Data(n) => this.pending += n,
+                Fill::Idle => {}
+                Fill::End(reason) => {
+                    // What was already due still goes out, as far as the socket takes it now.
+                    if reason != EndReason::TooSlow {
+                        let _ = this.write_ready(cx);
+                    }
+                    return this.finish(Outcome::Ended(reason));
+                }
+            }
         }
-        Pin::new(&mut *stream).poll_write_vectored(cx, &iov[..count])
-    })
-    .await?;
-    if n == 0 {
-        return Err(std::io::ErrorKind::WriteZero.into());
     }
-    let mut left = n;
-    while left > 0 {
-        let Some(front) = out.front_mut() else { break };
-        if front.len() <= left {
-            left -= front.len();
-            out.pop_front();
-        } else {
-            front.advance(left);
-            left = 0;
-        }
-    }
-    *pending -= n;
-    Ok(n)
 }
 
 /// The response head a listener of the mount gets (only for HEAD: the mount or a fallback must
