@@ -417,6 +417,18 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
     }
 }
 
+/// The next tick after `now` on a grid of `interval` shared by every listener: listeners then
+/// wake together, and a worker thread writes to thousands of sockets in one go instead of
+/// waking for each.
+fn next_tick(now: tokio::time::Instant, interval: std::time::Duration) -> tokio::time::Instant {
+    static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
+    let step = interval.as_micros().max(1);
+    let since = now.saturating_duration_since(epoch).as_micros();
+    let next = (since / step + 1) * step;
+    epoch + std::time::Duration::from_micros(u64::try_from(next).unwrap_or(u64::MAX))
+}
+
 impl<W: AsyncWrite + Unpin> Future for Pump<W> {
     type Output = (Outcome, ListenerSession);
 
@@ -436,7 +448,7 @@ impl<W: AsyncWrite + Unpin> Future for Pump<W> {
             if this.ends_at.is_some_and(|end| now >= end) {
                 return this.finish(Outcome::DurationLimit);
             }
-            this.tick.as_mut().reset(now + this.interval);
+            this.tick.as_mut().reset(next_tick(now, this.interval));
             let lag = this.pending.saturating_sub(this.head_left);
             let Some(session) = this.session.as_mut() else {
                 return Poll::Pending;
@@ -525,4 +537,21 @@ pub fn response_head(state: &AppState, mount: &Arc<Mount>, metaint: Option<usize
 /// A header value with line breaks removed (a source must not inject headers).
 fn clean(v: &str) -> String {
     v.chars().filter(|c| *c != '\r' && *c != '\n').collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_tick;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn ticks_fall_on_one_grid_for_every_listener() {
+        let interval = Duration::from_millis(1000);
+        let base = next_tick(tokio::time::Instant::now(), interval);
+        for offset_ms in [0u64, 1, 250, 999] {
+            let t = next_tick(base + Duration::from_millis(offset_ms), interval);
+            assert_eq!(t, base + interval, "offset {offset_ms} ms");
+        }
+        assert_eq!(next_tick(base + interval, interval), base + interval * 2);
+    }
 }

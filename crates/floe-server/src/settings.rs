@@ -68,7 +68,7 @@ impl ServerSettings {
             max_header_size: 8192,
             header_timeout: Duration::from_secs(10),
             source_timeout: Duration::from_secs(10),
-            write_interval: Duration::from_millis(250),
+            write_interval: Duration::from_millis(1000),
             trusted_proxies: Vec::new(),
             access_log: None,
             shutdown_grace: Duration::from_secs(2),

@@ -111,7 +111,7 @@ impl Default for LimitsSection {
             max_header_size: 8192,
             header_timeout: 10,
             source_timeout: 10,
-            write_interval_ms: 250,
+            write_interval_ms: 1000,
             shutdown_grace: 2,
         }
     }

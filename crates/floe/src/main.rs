@@ -2,6 +2,11 @@
 
 mod config;
 
+/// mimalloc: less memory per listener than the system allocator under many small, long-lived
+/// allocations spread over worker threads (measured with floe-load; see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use config::Config;
 use floe_engine::Engine;
