@@ -217,8 +217,18 @@ start_server() { # name -> sets SERVER_PID, PORT
       ;;
     floe)
       PORT=$FLOE_PORT
+      # Defaults, except: no demo station (it would encode music inside the measured process)
+      # and log level warn, like Icecast's config above.
+      cat > "$WORK/floe.toml" <<TOML
+[server]
+listen = "127.0.0.1:$PORT"
+[logging]
+level = "warn"
+[demo]
+enabled = false
+TOML
       ( ulimit -n 20000 2>/dev/null || true
-        FLOE_LOG=warn exec "$FLOE" serve --listen "127.0.0.1:$PORT" \
+        exec "$FLOE" serve -c "$WORK/floe.toml" \
           --source-password "$PW" --admin-password "$PW" ) >"$OUT/$name-server.log" 2>&1 &
       ;;
   esac

@@ -106,6 +106,16 @@ fn ramp_rows() -> Vec<Row> {
             decimals: 1,
         },
         Row {
+            name: "server CPU per 1,000 streaming",
+            get: |r| {
+                let cpu = num(&r["server"]["cpu_pct"])?;
+                let n = num(&r["streaming_at_end"])?;
+                (n > 0.0).then(|| cpu / n * 1000.0)
+            },
+            ratio: true,
+            decimals: 2,
+        },
+        Row {
             name: "server threads over 5% CPU",
             get: |r| num(&r["server"]["threads_over_5pct"]),
             ratio: false,
