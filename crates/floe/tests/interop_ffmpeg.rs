@@ -28,10 +28,7 @@ impl Drop for Encoder {
 
 /// ffmpeg pushing a 440 Hz tone to `mount` in real time.
 fn ffmpeg_source(floe: &Floe, mount: &str, codec: &[&str], legacy: bool) -> Encoder {
-    let url = format!(
-        "icecast://source:{SOURCE_PASSWORD}@{}{mount}",
-        floe.addr
-    );
+    let url = format!("icecast://source:{SOURCE_PASSWORD}@{}{mount}", floe.addr);
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
         .arg("sine=frequency=440:sample_rate=48000:duration=60")
@@ -51,14 +48,26 @@ fn wait_live(floe: &Floe, mount: &str) {
     let ok = eventually(Duration::from_secs(15), || {
         floe.request("HEAD", mount, &[]).status == 200
     });
-    assert!(ok, "mount {mount} never went live; log:\n{}", floe.log_text());
+    assert!(
+        ok,
+        "mount {mount} never went live; log:\n{}",
+        floe.log_text()
+    );
 }
 
 /// Listens with ffmpeg for `secs` seconds of audio decoded to 8 kHz mono PCM. Returns the
 /// samples and whatever ffmpeg printed at `-v error`.
 fn ffmpeg_listen(url: &str, secs: u32) -> (Vec<i16>, String) {
     let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i", url, "-t", &secs.to_string()])
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            url,
+            "-t",
+            &secs.to_string(),
+        ])
         .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
         .stdin(Stdio::null())
         .output()
@@ -94,102 +103,151 @@ fn check_listen(floe: &Floe, mount: &str) {
     // Skip the decoder's start; the rest must be the tone, not silence or garbage.
     let body = &samples[2000..];
     let peak = body.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
-    assert!(peak > 3000, "{mount}: decoded audio is silent (peak {peak})");
+    assert!(
+        peak > 3000,
+        "{mount}: decoded audio is silent (peak {peak})"
+    );
     let hz = tone_hz(body, 8000);
-    assert!((hz - 440.0).abs() < 15.0, "{mount}: tone is {hz:.1} Hz, not 440");
+    assert!(
+        (hz - 440.0).abs() < 15.0,
+        "{mount}: tone is {hz:.1} Hz, not 440"
+    );
 }
+
+/// How an ffmpeg source is set up in a test.
+struct Case {
+    mount: &'static str,
+    codec: &'static str,
+    bitrate: &'static str,
+    content_type: &'static str,
+    muxer: &'static str,
+    /// SOURCE (`-legacy_icecast 1`) instead of PUT.
+    legacy: bool,
+    /// Listen this long after the mount goes live (for Ogg: well after the header pages).
+    join_after: Duration,
+}
+
+impl Case {
+    fn args(&self) -> [&'static str; 8] {
+        [
+            "-c:a",
+            self.codec,
+            "-b:a",
+            self.bitrate,
+            "-content_type",
+            self.content_type,
+            "-f",
+            self.muxer,
+        ]
+    }
+
+    /// Starts Floe and an ffmpeg source, then checks that an ffmpeg listener decodes the tone.
+    fn run(&self) -> Floe {
+        require_ffmpeg();
+        let floe = Floe::start();
+        let enc = ffmpeg_source(&floe, self.mount, &self.args(), self.legacy);
+        wait_live(&floe, self.mount);
+        std::thread::sleep(self.join_after);
+        check_listen(&floe, self.mount);
+        drop(enc);
+        floe
+    }
+}
+
+const MP3: Case = Case {
+    mount: "/live.mp3",
+    codec: "libmp3lame",
+    bitrate: "128k",
+    content_type: "audio/mpeg",
+    muxer: "mp3",
+    legacy: false,
+    join_after: Duration::ZERO,
+};
 
 #[test]
 fn ffmpeg_put_mp3_is_heard_by_an_ffmpeg_listener() {
     require_ffmpeg();
     let floe = Floe::start();
-    let _enc = ffmpeg_source(
-        &floe,
-        "/live.mp3",
-        &["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"],
-        false,
-    );
-    wait_live(&floe, "/live.mp3");
-    check_listen(&floe, "/live.mp3");
-    let head = floe.request("HEAD", "/live.mp3", &[]);
+    let _enc = ffmpeg_source(&floe, MP3.mount, &MP3.args(), false);
+    wait_live(&floe, MP3.mount);
+    check_listen(&floe, MP3.mount);
+    let head = floe.request("HEAD", MP3.mount, &[]);
     assert_eq!(head.header("icy-name"), Some("Interop Radio"));
     assert_eq!(head.header("content-type"), Some("audio/mpeg"));
 }
 
 #[test]
 fn ffmpeg_legacy_source_mp3() {
-    require_ffmpeg();
-    let floe = Floe::start();
-    let _enc = ffmpeg_source(
-        &floe,
-        "/legacy.mp3",
-        &["-c:a", "libmp3lame", "-b:a", "96k", "-content_type", "audio/mpeg", "-f", "mp3"],
-        true,
-    );
-    wait_live(&floe, "/legacy.mp3");
-    check_listen(&floe, "/legacy.mp3");
+    Case {
+        mount: "/legacy.mp3",
+        bitrate: "96k",
+        legacy: true,
+        ..MP3
+    }
+    .run();
 }
 
 #[test]
 fn ffmpeg_put_aac_adts() {
-    require_ffmpeg();
-    let floe = Floe::start();
-    let _enc = ffmpeg_source(
-        &floe,
-        "/live.aac",
-        &["-c:a", "aac", "-b:a", "96k", "-content_type", "audio/aac", "-f", "adts"],
-        false,
-    );
-    wait_live(&floe, "/live.aac");
-    check_listen(&floe, "/live.aac");
+    Case {
+        mount: "/live.aac",
+        codec: "aac",
+        bitrate: "96k",
+        content_type: "audio/aac",
+        muxer: "adts",
+        ..MP3
+    }
+    .run();
 }
 
 #[test]
 fn ffmpeg_put_ogg_opus_replays_headers_to_late_listeners() {
-    require_ffmpeg();
-    let floe = Floe::start();
-    let _enc = ffmpeg_source(
-        &floe,
-        "/live.opus",
-        &["-c:a", "libopus", "-b:a", "64k", "-content_type", "audio/ogg", "-f", "ogg"],
-        false,
-    );
-    wait_live(&floe, "/live.opus");
-    // Join well after the source's header pages went by.
-    std::thread::sleep(Duration::from_secs(2));
-    check_listen(&floe, "/live.opus");
+    Case {
+        mount: "/live.opus",
+        codec: "libopus",
+        bitrate: "64k",
+        content_type: "audio/ogg",
+        muxer: "ogg",
+        join_after: Duration::from_secs(2),
+        ..MP3
+    }
+    .run();
 }
 
 #[test]
 fn ffmpeg_legacy_source_ogg_vorbis() {
-    require_ffmpeg();
-    let floe = Floe::start();
-    let _enc = ffmpeg_source(
-        &floe,
-        "/live.ogg",
-        &["-c:a", "libvorbis", "-b:a", "96k", "-content_type", "application/ogg", "-f", "ogg"],
-        true,
-    );
-    wait_live(&floe, "/live.ogg");
-    std::thread::sleep(Duration::from_secs(1));
-    check_listen(&floe, "/live.ogg");
+    Case {
+        mount: "/live.ogg",
+        codec: "libvorbis",
+        bitrate: "96k",
+        content_type: "application/ogg",
+        muxer: "ogg",
+        legacy: true,
+        join_after: Duration::from_secs(1),
+    }
+    .run();
 }
 
 #[test]
 fn title_set_through_admin_is_seen_by_ffprobe() {
     require_ffmpeg();
     let floe = Floe::start_with("[mount_defaults]\nmetaint = 8192\n");
-    let _enc = ffmpeg_source(
-        &floe,
-        "/live.mp3",
-        &["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"],
-        false,
-    );
-    wait_live(&floe, "/live.mp3");
-    let r = floe.admin("/admin/metadata?mode=updinfo&mount=/live.mp3&song=Floe%20Test%20-%20Caf%C3%A9");
+    let _enc = ffmpeg_source(&floe, MP3.mount, &MP3.args(), false);
+    wait_live(&floe, MP3.mount);
+    let r =
+        floe.admin("/admin/metadata?mode=updinfo&mount=/live.mp3&song=Floe%20Test%20-%20Caf%C3%A9");
     assert_eq!(r.status, 200, "{}", r.text());
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-icy", "1", "-show_entries", "format_tags", "-of", "default=nw=1"])
+        .args([
+            "-v",
+            "error",
+            "-icy",
+            "1",
+            "-show_entries",
+            "format_tags",
+            "-of",
+            "default=nw=1",
+        ])
         .arg(floe.url("/live.mp3"))
         .stdin(Stdio::null())
         .output()
