@@ -323,6 +323,8 @@ struct Pump<W> {
     head_left: usize,
     tick: Pin<Box<tokio::time::Sleep>>,
     interval: std::time::Duration,
+    /// The listener's id, which picks its phase of the tick grid.
+    id: u64,
     ends_at: Option<tokio::time::Instant>,
     shutdown: crate::Shutdown,
 }
@@ -336,6 +338,7 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
             .max_listener_duration
             .map(|secs| now + std::time::Duration::from_secs(secs));
         let head_left = head.len();
+        let id = session.handle().id;
         let mut out = VecDeque::with_capacity(8);
         out.push_back(head);
         // The burst goes out with the head, in the first write.
@@ -353,6 +356,7 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
                 now + state.settings.write_interval,
             )),
             interval: state.settings.write_interval,
+            id,
             ends_at,
             shutdown: state.shutdown.clone(),
         }
@@ -417,16 +421,28 @@ impl<W: AsyncWrite + Unpin> Pump<W> {
     }
 }
 
-/// The next tick after `now` on a grid of `interval` shared by every listener: listeners then
-/// wake together, and a worker thread writes to thousands of sockets in one go instead of
-/// waking for each.
-fn next_tick(now: tokio::time::Instant, interval: std::time::Duration) -> tokio::time::Instant {
+/// Listeners are spread over this many phases of the write interval.
+const TICK_PHASES: u64 = 8;
+
+/// The next tick after `now` on a grid shared by every listener: the interval is cut into
+/// [`TICK_PHASES`] phases and listener `id` wakes in phase `id % TICK_PHASES`. Listeners of a
+/// phase wake together, so a worker writes to a thousand sockets per wake-up instead of waking
+/// for each; the phases keep any one batch short, so a new listener's first byte never waits
+/// behind all the others' writes.
+fn next_tick(
+    now: tokio::time::Instant,
+    interval: std::time::Duration,
+    id: u64,
+) -> tokio::time::Instant {
     static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
     let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
-    let step = interval.as_micros().max(1);
-    let since = now.saturating_duration_since(epoch).as_micros();
-    let next = (since / step + 1) * step;
-    epoch + std::time::Duration::from_micros(u64::try_from(next).unwrap_or(u64::MAX))
+    let step = u64::try_from(interval.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let phase = step / TICK_PHASES * (id % TICK_PHASES);
+    let since = u64::try_from(now.saturating_duration_since(epoch).as_micros()).unwrap_or(0);
+    let next = (since.saturating_sub(phase) / step + 1) * step + phase;
+    epoch + std::time::Duration::from_micros(next)
 }
 
 impl<W: AsyncWrite + Unpin> Future for Pump<W> {
@@ -448,7 +464,9 @@ impl<W: AsyncWrite + Unpin> Future for Pump<W> {
             if this.ends_at.is_some_and(|end| now >= end) {
                 return this.finish(Outcome::DurationLimit);
             }
-            this.tick.as_mut().reset(next_tick(now, this.interval));
+            this.tick
+                .as_mut()
+                .reset(next_tick(now, this.interval, this.id));
             let lag = this.pending.saturating_sub(this.head_left);
             let Some(session) = this.session.as_mut() else {
                 return Poll::Pending;
@@ -546,12 +564,20 @@ mod tests {
 
     #[tokio::test]
     async fn ticks_fall_on_one_grid_for_every_listener() {
-        let interval = Duration::from_millis(1000);
-        let base = next_tick(tokio::time::Instant::now(), interval);
-        for offset_ms in [0u64, 1, 250, 999] {
-            let t = next_tick(base + Duration::from_millis(offset_ms), interval);
+        let interval = Duration::from_millis(800);
+        let base = next_tick(tokio::time::Instant::now(), interval, 0);
+        for offset_ms in [0u64, 1, 250, 799] {
+            let t = next_tick(base + Duration::from_millis(offset_ms), interval, 0);
             assert_eq!(t, base + interval, "offset {offset_ms} ms");
         }
-        assert_eq!(next_tick(base + interval, interval), base + interval * 2);
+        assert_eq!(next_tick(base + interval, interval, 0), base + interval * 2);
+        // Listener 3 wakes 3/8 of an interval after listener 0, on its own grid.
+        let phase = Duration::from_millis(300);
+        assert_eq!(next_tick(base, interval, 3), base + phase);
+        assert_eq!(
+            next_tick(base + phase, interval, 3),
+            base + phase + interval
+        );
+        assert_eq!(next_tick(base, interval, 11), base + phase);
     }
 }
