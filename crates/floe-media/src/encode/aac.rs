@@ -7,7 +7,7 @@
 
 use fdk_aac::enc::{AudioObjectType, BitRate, ChannelMode, EncoderParams, Transport};
 
-use super::{check_format, Codec, CodecInfo, EncodeError, Encoder, Packet};
+use super::{check_input, mark_finished, Codec, CodecInfo, EncodeError, Encoder, Packet};
 use crate::pcm::AudioBlock;
 
 /// AAC encoder (FDK).
@@ -21,13 +21,7 @@ pub struct AacEncoder {
     finished: bool,
 }
 
-impl std::fmt::Debug for AacEncoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AacEncoder")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows_info!(AacEncoder);
 
 impl AacEncoder {
     /// `codec` is [`Codec::AacLc`] or [`Codec::HeAac`]; 1 or 2 channels; rate 8–96 kHz for LC,
@@ -105,10 +99,7 @@ impl Encoder for AacEncoder {
     }
 
     fn encode(&mut self, pcm: &AudioBlock) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
-            return Err(EncodeError::Finished);
-        }
-        check_format(&self.info, pcm)?;
+        check_input(self.finished, &self.info, pcm)?;
         self.input_frames += pcm.frames() as u64;
         self.pending.extend(pcm.to_i16());
         let mut out = Vec::new();
@@ -117,10 +108,9 @@ impl Encoder for AacEncoder {
     }
 
     fn finish(&mut self) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
+        if mark_finished(&mut self.finished) {
             return Ok(Vec::new());
         }
-        self.finished = true;
         let mut out = Vec::new();
         let step = self.info.frame_size as usize * usize::from(self.info.channels);
         let target = self.input_frames + u64::from(self.info.delay);

@@ -8,7 +8,7 @@ use flacenc::config;
 use flacenc::error::{Verified, Verify};
 use flacenc::source::{Fill, FrameBuf};
 
-use super::{check_format, Codec, CodecInfo, EncodeError, Encoder, Packet};
+use super::{check_input, mark_finished, Codec, CodecInfo, EncodeError, Encoder, Packet};
 use crate::pcm::AudioBlock;
 
 /// Frames per FLAC block.
@@ -25,13 +25,7 @@ pub struct FlacEncoder {
     finished: bool,
 }
 
-impl std::fmt::Debug for FlacEncoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlacEncoder")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows_info!(FlacEncoder);
 
 fn lib(e: impl std::fmt::Debug) -> EncodeError {
     EncodeError::lib("flac", format!("{e:?}"))
@@ -105,10 +99,7 @@ impl Encoder for FlacEncoder {
     }
 
     fn encode(&mut self, pcm: &AudioBlock) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
-            return Err(EncodeError::Finished);
-        }
-        check_format(&self.info, pcm)?;
+        check_input(self.finished, &self.info, pcm)?;
         self.pending.extend(pcm.to_i16().into_iter().map(i32::from));
         let step = FLAC_BLOCK * usize::from(self.info.channels);
         let mut out = Vec::new();
@@ -123,10 +114,9 @@ impl Encoder for FlacEncoder {
     }
 
     fn finish(&mut self) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
+        if mark_finished(&mut self.finished) {
             return Ok(Vec::new());
         }
-        self.finished = true;
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }

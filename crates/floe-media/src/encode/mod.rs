@@ -21,6 +21,20 @@ use bytes::Bytes;
 
 use crate::pcm::AudioBlock;
 
+/// `impl Debug` for an encoder that shows its `info` field and nothing else (codec library
+/// state is opaque).
+macro_rules! debug_shows_info {
+    ($encoder:ident) => {
+        impl std::fmt::Debug for $encoder {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($encoder))
+                    .field("info", &self.info)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 #[cfg(feature = "fdk-aac")]
 mod aac;
 mod flac;
@@ -207,6 +221,25 @@ pub(crate) fn check_format(info: &CodecInfo, pcm: &AudioBlock) -> Result<(), Enc
         });
     }
     Ok(())
+}
+
+/// What [`Encoder::encode`] checks first: the encoder is not finished and the block is in its
+/// format.
+pub(crate) fn check_input(
+    finished: bool,
+    info: &CodecInfo,
+    pcm: &AudioBlock,
+) -> Result<(), EncodeError> {
+    if finished {
+        return Err(EncodeError::Finished);
+    }
+    check_format(info, pcm)
+}
+
+/// What [`Encoder::finish`] does first: marks the encoder finished and says whether it already
+/// was (a second `finish` returns no packets).
+pub(crate) fn mark_finished(finished: &mut bool) -> bool {
+    std::mem::replace(finished, true)
 }
 
 /// A request for an encoder: codec, rate, channels, bitrate.

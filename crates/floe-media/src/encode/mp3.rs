@@ -3,7 +3,7 @@
 
 use mp3lame_encoder::{Bitrate, Builder, FlushGap, InterleavedPcm, Mode, MonoPcm, Quality};
 
-use super::{check_format, Codec, CodecInfo, EncodeError, Encoder, Packet};
+use super::{check_input, mark_finished, Codec, CodecInfo, EncodeError, Encoder, Packet};
 use crate::pcm::AudioBlock;
 
 /// LAME's delay in frames: 576 of the encoder plus 529 of the decoder's filterbank.
@@ -18,13 +18,7 @@ pub struct Mp3Encoder {
     finished: bool,
 }
 
-impl std::fmt::Debug for Mp3Encoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mp3Encoder")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows_info!(Mp3Encoder);
 
 fn lame_bitrate(kbps: u32) -> Option<Bitrate> {
     Some(match kbps {
@@ -147,10 +141,7 @@ impl Encoder for Mp3Encoder {
     }
 
     fn encode(&mut self, pcm: &AudioBlock) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
-            return Err(EncodeError::Finished);
-        }
-        check_format(&self.info, pcm)?;
+        check_input(self.finished, &self.info, pcm)?;
         if pcm.is_empty() {
             return Ok(Vec::new());
         }
@@ -170,10 +161,9 @@ impl Encoder for Mp3Encoder {
     }
 
     fn finish(&mut self) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
+        if mark_finished(&mut self.finished) {
             return Ok(Vec::new());
         }
-        self.finished = true;
         self.out.clear();
         self.out.reserve(7200 * 2);
         self.lame

@@ -7,7 +7,7 @@
 
 use opus::{Application, Bitrate, Channels};
 
-use super::{check_format, Codec, CodecInfo, EncodeError, Encoder, Packet};
+use super::{check_input, mark_finished, Codec, CodecInfo, EncodeError, Encoder, Packet};
 use crate::pcm::AudioBlock;
 
 /// Samples per channel per packet (20 ms at 48 kHz).
@@ -26,13 +26,7 @@ pub struct OpusEncoder {
     finished: bool,
 }
 
-impl std::fmt::Debug for OpusEncoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpusEncoder")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows_info!(OpusEncoder);
 
 impl OpusEncoder {
     /// 48 kHz input, 1 or 2 channels, 6–510 kbit/s.
@@ -118,20 +112,16 @@ impl Encoder for OpusEncoder {
     }
 
     fn encode(&mut self, pcm: &AudioBlock) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
-            return Err(EncodeError::Finished);
-        }
-        check_format(&self.info, pcm)?;
+        check_input(self.finished, &self.info, pcm)?;
         self.input_frames += pcm.frames() as u64;
         self.pending.extend_from_slice(&pcm.samples);
         self.encode_frames(false)
     }
 
     fn finish(&mut self) -> Result<Vec<Packet>, EncodeError> {
-        if self.finished {
+        if mark_finished(&mut self.finished) {
             return Ok(Vec::new());
         }
-        self.finished = true;
         self.encode_frames(true)
     }
 }

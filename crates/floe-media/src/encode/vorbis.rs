@@ -42,13 +42,7 @@ pub struct VorbisEncoder {
     header_pages_left: bool,
 }
 
-impl std::fmt::Debug for VorbisEncoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VorbisEncoder")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows_info!(VorbisEncoder);
 
 impl VorbisEncoder {
     /// Any rate from 8 to 192 kHz, 1 or 2 channels, an average bitrate in kbit/s.
