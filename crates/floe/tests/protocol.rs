@@ -218,22 +218,7 @@ impl Feeder {
 
     /// True once the server closed the source's connection (EOF or reset) within `timeout`.
     fn closed_by_server_within(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut buf = [0u8; 1024];
-        while Instant::now() < deadline {
-            self.socket
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .ok();
-            match self.socket.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(_) => {}
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => return true,
-            }
-        }
-        false
+        closed_by_server_within(&mut self.socket, timeout)
     }
 }
 
@@ -241,6 +226,16 @@ impl Drop for Feeder {
     fn drop(&mut self) {
         self.stop_now();
     }
+}
+
+/// On a source connection `s` already accepted for `mount`: sends 10 frames of `fill`, joins a
+/// listener, sends 10 more; returns the listener and whether it heard them.
+fn relay_to_listener(floe: &Floe, s: &mut TcpStream, mount: &str, fill: u8) -> (Listener, bool) {
+    s.write_all(&mp3_frames(10, fill)).expect("audio");
+    let mut l = listen_ready(floe, mount, false);
+    s.write_all(&mp3_frames(10, fill)).expect("audio");
+    let heard = hears(&mut l, fill, SECS);
+    (l, heard)
 }
 
 /// A source on `mount` fed continuously with `fill` frames.
@@ -299,6 +294,34 @@ fn block_title(block: &[u8]) -> String {
         .and_then(|t| t.split_once("';"))
         .map(|(t, _)| t.to_string())
         .unwrap_or(text)
+}
+
+/// The metadata interval of the ICY tests (see [`ICY_CONFIG`]).
+const METAINT: usize = 1000;
+const ICY_CONFIG: &str = "[mount_defaults]\nmetaint = 1000\n";
+
+/// Whether an ICY stream holds at least `frames` frames of audio once its blocks are taken out.
+fn has_audio_frames(frames: usize) -> impl Fn(&[u8]) -> bool {
+    move |raw: &[u8]| demux(raw, METAINT).audio.len() >= frames * MP3_FRAME_LEN
+}
+
+/// The titles of the non-empty metadata blocks in an ICY stream, in order.
+fn icy_titles(raw: &[u8]) -> Vec<String> {
+    demux(raw, METAINT)
+        .blocks
+        .iter()
+        .filter(|(_, b)| b != &[0])
+        .map(|(_, b)| block_title(b))
+        .collect()
+}
+
+/// Floe with metadata every [`METAINT`] bytes and a source on `/live.mp3` that has sent frames
+/// 0 to 9.
+fn start_icy() -> (Floe, Source) {
+    let floe = Floe::start_with(&config("", ICY_CONFIG));
+    let mut src = Source::put(&floe, "/live.mp3", &[]);
+    src.send(&seq_frames(0, 10));
+    (floe, src)
 }
 
 fn set_song(floe: &Floe, query: &str) {
@@ -382,10 +405,8 @@ fn put_with_expect_100_continue_gets_icecasts_exact_replies() {
         "replies differ from Icecast's"
     );
     // Nothing more comes, and the audio (no Content-Length) flows to listeners.
-    s.write_all(&mp3_frames(10, 0x42)).expect("audio");
-    let mut l = listen_ready(&floe, "/live.mp3", false);
-    s.write_all(&mp3_frames(10, 0x42)).expect("audio");
-    assert!(hears(&mut l, 0x42, SECS));
+    let (_l, heard) = relay_to_listener(&floe, &mut s, "/live.mp3", 0x42);
+    assert!(heard);
     s.set_read_timeout(Some(Duration::from_millis(200))).ok();
     let mut extra = [0u8; 16];
     assert!(
@@ -446,14 +467,9 @@ fn source_method_works(version: &str) {
         "{}",
         r.status_line
     );
-    s.write_all(&mp3_frames(10, 0x37)).expect("audio");
-    let mut l = listen_ready(&floe, "/live.mp3", false);
+    let (l, heard) = relay_to_listener(&floe, &mut s, "/live.mp3", 0x37);
     assert_eq!(l.head.header("icy-name"), Some("Test Radio"));
-    s.write_all(&mp3_frames(10, 0x37)).expect("audio");
-    assert!(
-        hears(&mut l, 0x37, SECS),
-        "{version}: no audio reached the listener"
-    );
+    assert!(heard, "{version}: no audio reached the listener");
 }
 
 #[test]
@@ -502,16 +518,14 @@ fn libshout_probe_then_authenticated_source_on_one_connection() {
     s.write_all(real.as_bytes()).expect("source");
     let r = Response::parse(&read_head(&mut s));
     assert_eq!(r.status, 200, "{r:?}");
-    s.write_all(&mp3_frames(10, 0x55)).expect("audio");
-    let mut l = listen_ready(&floe, "/live.mp3", false);
+    let (l, heard) = relay_to_listener(&floe, &mut s, "/live.mp3", 0x55);
     assert_eq!(l.head.header("icy-name"), Some("Shout Radio"));
     assert_eq!(
         l.head.header("icy-br"),
         Some("128"),
         "bitrate from ice-audio-info"
     );
-    s.write_all(&mp3_frames(10, 0x55)).expect("audio");
-    assert!(hears(&mut l, 0x55, SECS));
+    assert!(heard);
 }
 
 #[test]
@@ -557,11 +571,9 @@ fn darkice_bare_lf_head_is_accepted() {
     s.write_all(head.as_bytes()).expect("send");
     let r = Response::parse(&read_head(&mut s));
     assert_eq!(r.status, 200, "{r:?}");
-    s.write_all(&mp3_frames(10, 0x66)).expect("audio");
-    let mut l = listen_ready(&floe, "/live.mp3", false);
+    let (l, heard) = relay_to_listener(&floe, &mut s, "/live.mp3", 0x66);
     assert_eq!(l.head.header("icy-name"), Some("Dark Radio"));
-    s.write_all(&mp3_frames(10, 0x66)).expect("audio");
-    assert!(hears(&mut l, 0x66, SECS));
+    assert!(heard);
 }
 
 fn shoutcast_port(floe: &Floe) -> std::net::SocketAddr {
@@ -583,13 +595,11 @@ fn shoutcast_v1_source_on_port_plus_one() {
     assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&got));
     s.write_all(b"icy-name:SC Radio\r\nicy-genre:oldies\r\nicy-pub:1\r\nicy-br:128\r\n\r\n")
         .expect("headers");
-    s.write_all(&mp3_frames(10, 0x77)).expect("audio");
-    let mut l = listen_ready(&floe, "/stream", false);
+    let (l, heard) = relay_to_listener(&floe, &mut s, "/stream", 0x77);
     assert_eq!(l.head.header("icy-name"), Some("SC Radio"));
     assert_eq!(l.head.header("icy-genre"), Some("oldies"));
     assert_eq!(l.head.header("content-type"), Some("audio/mpeg"));
-    s.write_all(&mp3_frames(10, 0x77)).expect("audio");
-    assert!(hears(&mut l, 0x77, SECS));
+    assert!(heard);
 }
 
 #[test]
@@ -847,10 +857,7 @@ fn cors_preflight_on_a_mount() {
 
 #[test]
 fn icy_metadata_blocks_are_byte_exact_and_in_step_for_every_listener() {
-    const METAINT: usize = 1000;
-    let floe = Floe::start_with(&config("", "[mount_defaults]\nmetaint = 1000\n"));
-    let mut src = Source::put(&floe, "/live.mp3", &[]);
-    src.send(&seq_frames(0, 10));
+    let (floe, mut src) = start_icy();
     // Both join at the start of the stream (the burst covers all of it).
     let mut a = listen_ready(&floe, "/live.mp3", true);
     let mut b = listen_ready(&floe, "/live.mp3", true);
@@ -859,17 +866,16 @@ fn icy_metadata_blocks_are_byte_exact_and_in_step_for_every_listener() {
     }
     let (mut raw_a, mut raw_b) = (Vec::new(), Vec::new());
     // Wait until each has the first 9 frames (the last may be held until the next arrives).
-    let have = |n: usize| move |raw: &[u8]| demux(raw, METAINT).audio.len() >= n * MP3_FRAME_LEN;
-    assert!(read_until(&mut a, &mut raw_a, SECS, have(9)));
-    assert!(read_until(&mut b, &mut raw_b, SECS, have(9)));
+    assert!(read_until(&mut a, &mut raw_a, SECS, has_audio_frames(9)));
+    assert!(read_until(&mut b, &mut raw_b, SECS, has_audio_frames(9)));
     let before = demux(&raw_a, METAINT)
         .audio
         .len()
         .min(demux(&raw_b, METAINT).audio.len());
     set_song(&floe, "song=Artist%20-%20Title%20%C3%A9");
     src.send(&seq_frames(10, 20));
-    assert!(read_until(&mut a, &mut raw_a, SECS, have(29)));
-    assert!(read_until(&mut b, &mut raw_b, SECS, have(29)));
+    assert!(read_until(&mut a, &mut raw_a, SECS, has_audio_frames(29)));
+    assert!(read_until(&mut b, &mut raw_b, SECS, has_audio_frames(29)));
 
     let want = icy_block("Artist - Title é");
     assert_eq!(want.len(), 49, "ICECAST.md's measured size");
@@ -919,10 +925,7 @@ fn icy_metadata_blocks_are_byte_exact_and_in_step_for_every_listener() {
 
 #[test]
 fn icy_metadata_from_artist_and_title_and_from_latin1() {
-    const METAINT: usize = 1000;
-    let floe = Floe::start_with(&config("", "[mount_defaults]\nmetaint = 1000\n"));
-    let mut src = Source::put(&floe, "/live.mp3", &[]);
-    src.send(&seq_frames(0, 10));
+    let (floe, mut src) = start_icy();
     let mut l = listen_ready(&floe, "/live.mp3", true);
     let mut raw = Vec::new();
     let mut sent = 10;
@@ -930,13 +933,9 @@ fn icy_metadata_from_artist_and_title_and_from_latin1() {
         set_song(&floe, query);
         src.send(&seq_frames(sent, 10));
         sent += 10;
-        let n = (sent - 1) * MP3_FRAME_LEN;
-        assert!(read_until(l, raw, SECS, |r| demux(r, METAINT).audio.len() >= n));
+        assert!(read_until(l, raw, SECS, has_audio_frames(sent - 1)));
     };
-    assert!(read_until(&mut l, &mut raw, SECS, |r| demux(r, METAINT)
-        .audio
-        .len()
-        >= 9 * MP3_FRAME_LEN));
+    assert!(read_until(&mut l, &mut raw, SECS, has_audio_frames(9)));
     step(&mut l, &mut raw, "artist=A&title=T");
     step(&mut l, &mut raw, "charset=ISO-8859-1&song=Caf%E9");
     step(
@@ -944,14 +943,8 @@ fn icy_metadata_from_artist_and_title_and_from_latin1() {
         &mut raw,
         "charset=UTF-8&artist=Bj%C3%B6rk&title=J%C3%B3ga",
     );
+    assert_eq!(icy_titles(&raw), ["A - T", "Café", "Björk - Jóga"]);
     let icy = demux(&raw, METAINT);
-    let titles: Vec<String> = icy
-        .blocks
-        .iter()
-        .filter(|(_, b)| b != &[0])
-        .map(|(_, b)| block_title(b))
-        .collect();
-    assert_eq!(titles, ["A - T", "Café", "Björk - Jóga"]);
     let cafe = icy
         .blocks
         .iter()
@@ -1079,25 +1072,13 @@ fn listener_joining_a_mount_without_source_gets_the_fallback_then_moves_back() {
 
 #[test]
 fn icy_title_follows_the_listener_to_the_fallback_and_back() {
-    const METAINT: usize = 1000;
-    let floe = Floe::start_with(&config(
-        "",
-        &format!("[mount_defaults]\nmetaint = 1000\n\n{FALLBACK_CONFIG}"),
-    ));
+    let floe = Floe::start_with(&config("", &format!("{ICY_CONFIG}\n{FALLBACK_CONFIG}")));
     let set = |mount: &str, song: &str| {
         let r = floe.admin(&format!(
             "/admin/metadata?mode=updinfo&mount={mount}&song={}",
             song.replace(' ', "%20")
         ));
         assert_eq!(r.status, 200, "{r:?}");
-    };
-    let titles = |raw: &[u8]| -> Vec<String> {
-        demux(raw, METAINT)
-            .blocks
-            .iter()
-            .filter(|(_, b)| b != &[0])
-            .map(|(_, b)| block_title(b))
-            .collect()
     };
     let _backup = feed(&floe, "/backup.mp3", 0xBB);
     let main = feed(&floe, "/main.mp3", 0xAA);
@@ -1107,23 +1088,23 @@ fn icy_title_follows_the_listener_to_the_fallback_and_back() {
     set("/main.mp3", "Main Song");
     let mut l = listen_ready(&floe, "/main.mp3", true);
     let mut raw = Vec::new();
-    assert!(read_until(&mut l, &mut raw, SECS, |r| !titles(r).is_empty()));
+    assert!(read_until(&mut l, &mut raw, SECS, |r| !icy_titles(r).is_empty()));
     main.close();
     assert!(
-        read_until(&mut l, &mut raw, SECS, |r| titles(r).len() >= 2),
+        read_until(&mut l, &mut raw, SECS, |r| icy_titles(r).len() >= 2),
         "no title block after the move to the fallback: {:?}",
-        titles(&raw)
+        icy_titles(&raw)
     );
     let _main = feed(&floe, "/main.mp3", 0xAA);
     set("/main.mp3", "Main Again");
     assert!(
-        read_until(&mut l, &mut raw, SECS, |r| titles(r)
+        read_until(&mut l, &mut raw, SECS, |r| icy_titles(r)
             .last()
             .is_some_and(|t| t == "Main Again")),
         "{:?}",
-        titles(&raw)
+        icy_titles(&raw)
     );
-    let t = titles(&raw);
+    let t = icy_titles(&raw);
     assert_eq!(t[..2], ["Main Song", "Backup Song"], "{t:?}");
 }
 
@@ -1334,30 +1315,32 @@ fn access_log_line_in_icecasts_format() {
     assert!(secs < 30, "{line}");
 }
 
+/// Joins `/live.mp3` (fed by a source) with `X-Forwarded-For: 203.0.113.7`; returns the
+/// listclients page.
+fn listclients_after_forwarded_for(floe: &Floe) -> Response {
+    let _f = feed(floe, "/live.mp3", 1);
+    listen_ready_status(floe, "/live.mp3");
+    let l = listener_with(floe, "/live.mp3", &[("X-Forwarded-For", "203.0.113.7")]);
+    assert_eq!(l.head.status, 200);
+    let r = floe.admin("/admin/listclients?mount=/live.mp3");
+    assert_eq!(r.status, 200, "{r:?}");
+    r
+}
+
 #[test]
 fn forwarded_for_from_a_trusted_proxy_is_the_client_address() {
     let floe = Floe::start_with(&config(
         "",
         "[network]\ntrusted_proxies = [\"127.0.0.1\"]\n",
     ));
-    let _f = feed(&floe, "/live.mp3", 1);
-    listen_ready_status(&floe, "/live.mp3");
-    let l = listener_with(&floe, "/live.mp3", &[("X-Forwarded-For", "203.0.113.7")]);
-    assert_eq!(l.head.status, 200);
-    let r = floe.admin("/admin/listclients?mount=/live.mp3");
-    assert_eq!(r.status, 200, "{r:?}");
+    let r = listclients_after_forwarded_for(&floe);
     assert!(r.text().contains("<IP>203.0.113.7</IP>"), "{}", r.text());
 }
 
 #[test]
 fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     let floe = Floe::start_with(&config("", ""));
-    let _f = feed(&floe, "/live.mp3", 1);
-    listen_ready_status(&floe, "/live.mp3");
-    let l = listener_with(&floe, "/live.mp3", &[("X-Forwarded-For", "203.0.113.7")]);
-    assert_eq!(l.head.status, 200);
-    let r = floe.admin("/admin/listclients?mount=/live.mp3");
-    assert_eq!(r.status, 200, "{r:?}");
+    let r = listclients_after_forwarded_for(&floe);
     assert!(!r.text().contains("203.0.113.7"), "{}", r.text());
     assert!(r.text().contains("<IP>127.0.0.1</IP>"), "{}", r.text());
 }

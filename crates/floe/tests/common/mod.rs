@@ -423,23 +423,29 @@ impl Listener {
 
     /// True once the server closed the connection (EOF or reset) within `timeout`.
     pub fn closed_within(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut buf = [0u8; 65536];
-        while Instant::now() < deadline {
-            self.stream
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .ok();
-            match self.stream.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(_) => {}
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => return true,
-            }
-        }
-        false
+        closed_by_server_within(&mut self.stream, timeout)
     }
+}
+
+/// True once the server closed `stream` (EOF or reset) within `timeout`; reads and drops what
+/// arrives meanwhile.
+pub fn closed_by_server_within(stream: &mut TcpStream, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut buf = [0u8; 65536];
+    while Instant::now() < deadline {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .ok();
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// Polls `f` until it returns true or `timeout` passes.
