@@ -168,18 +168,38 @@ enum Bitrate {
     None,
 }
 
-/// Checks one rendition: zero ffmpeg errors, and ffprobe's codec, rate, channels, bitrate.
-fn check_rendition(floe: &Floe, mount: &str, codec: &str, rate: u32, bitrate: Bitrate) -> String {
-    let errors = ffmpeg_errors(&floe.url(mount), 3);
-    assert!(errors.trim().is_empty(), "{mount}: ffmpeg said:\n{errors}");
-    let file = floe.dir.join(format!("capture{}", mount.replace('/', "-")));
-    std::fs::write(&file, capture(floe, mount, 48 * 1024)).expect("write capture");
-    let p = ffprobe(&file);
-    symphonia_decodes(mount, &file);
+/// Where a capture of `mount` is written in `dir`.
+fn capture_path(dir: &Path, mount: &str) -> PathBuf {
+    dir.join(format!("capture{}", mount.replace('/', "-")))
+}
+
+/// Writes a capture of `mount` to `file` and checks it: symphonia decodes it, and ffprobe shows
+/// `codec`, `rate`, 2 channels and `bitrate`.
+fn check_capture(
+    mount: &str,
+    file: &Path,
+    bytes: Vec<u8>,
+    codec: &str,
+    rate: u32,
+    bitrate: Bitrate,
+) -> Probe {
+    std::fs::write(file, bytes).expect("write capture");
+    let p = ffprobe(file);
+    symphonia_decodes(mount, file);
     assert_eq!(p.codec, codec, "{mount}");
     assert_eq!(p.rate, rate, "{mount}");
     assert_eq!(p.channels, 2, "{mount}");
     check_bitrate(mount, &p, bitrate);
+    p
+}
+
+/// Checks one rendition: zero ffmpeg errors, and ffprobe's codec, rate, channels, bitrate.
+fn check_rendition(floe: &Floe, mount: &str, codec: &str, rate: u32, bitrate: Bitrate) -> String {
+    let errors = ffmpeg_errors(&floe.url(mount), 3);
+    assert!(errors.trim().is_empty(), "{mount}: ffmpeg said:\n{errors}");
+    let file = capture_path(&floe.dir, mount);
+    let bytes = capture(floe, mount, 48 * 1024);
+    let p = check_capture(mount, &file, bytes, codec, rate, bitrate);
     let line = format!(
         "{mount}: codec={}{} rate={} channels={} bitrate={:.1} kbit/s (declared {})",
         p.codec,
@@ -441,7 +461,7 @@ codec = "wav"
             44_100,
             Bitrate::Measured(kbps, 0.05),
         ));
-        let file = floe.dir.join(format!("capture{}", mount.replace('/', "-")));
+        let file = capture_path(&floe.dir, mount);
         assert_eq!(ffprobe(&file).profile, profile, "{mount}");
     }
     use Bitrate::*;
@@ -573,17 +593,9 @@ fn floe_serve_without_a_config_plays_the_demo() {
         ("/demo.mp3", "mp3", 44_100, Bitrate::Measured(128.0, 0.02)),
         ("/demo.opus", "opus", 48_000, Bitrate::Measured(96.0, 0.35)),
     ] {
-        let file = floe.dir.join(format!("capture{}", mount.replace('/', "-")));
+        let file = capture_path(&floe.dir, mount);
         let bytes = http_stream(&floe.addr, mount, 64 * 1024);
-        std::fs::write(&file, bytes).expect("write");
-        let p = ffprobe(&file);
-        symphonia_decodes(mount, &file);
-        assert_eq!(
-            (p.codec.as_str(), p.rate, p.channels),
-            (codec, rate, 2),
-            "{mount}"
-        );
-        check_bitrate(mount, &p, bitrate);
+        let p = check_capture(mount, &file, bytes, codec, rate, bitrate);
         println!(
             "{mount}: codec={} rate={} channels={} bitrate={:.1} kbit/s",
             p.codec, p.rate, p.channels, p.kbps
