@@ -13,7 +13,7 @@
 //! Shutdown: [`StationHandle::stop`] wakes the thread and joins it; dropping the sessions lets
 //! listeners drain what the mounts hold.
 
-use crate::autodj::{AutoDj, AutoDjSettings, Music};
+use crate::autodj::{AutoDj, AutoDjSettings, Music, Output};
 use crate::config::{default_bitrate, Order, StationConfig};
 use crate::playlist::Playlist;
 use crate::rendition::{Fanout, RenditionSpec, Step};
@@ -431,18 +431,7 @@ fn run(
         }
         let out = dj.next(STEP_FRAMES);
         pacer.produced(out.block.frames());
-        let results = fanout.push(&out);
-        // Back to front, so that removing a failed rendition keeps the indices valid.
-        for (i, r) in results.into_iter().enumerate().rev() {
-            match r {
-                Ok(steps) => push_steps(engine, &mut sessions[i], steps),
-                Err(e) => {
-                    tracing::error!(mount = %sessions[i].mount().path, error = %e, "encoder failed; rendition stopped");
-                    fanout.remove(i);
-                    sessions.remove(i);
-                }
-            }
-        }
+        deliver(engine, &mut fanout, &mut sessions, &out);
         if sessions.is_empty() {
             tracing::error!(station = %spec.name, "no rendition left; station stopped");
             break;
@@ -465,21 +454,26 @@ fn run_live(
         spec.autodj.format,
         &mut fanout,
         stop,
-        |fanout, out| {
-            let results = fanout.push(&out);
-            for (i, r) in results.into_iter().enumerate().rev() {
-                match r {
-                    Ok(steps) => push_steps(engine, &mut sessions[i], steps),
-                    Err(e) => {
-                        tracing::error!(mount = %sessions[i].mount().path, error = %e, "encoder failed; rendition stopped");
-                        fanout.remove(i);
-                        sessions.remove(i);
-                    }
-                }
-            }
-        },
+        |fanout, out| deliver(engine, fanout, &mut sessions, &out),
     );
     tracing::info!(station = %spec.name, "transcoder stopped");
+}
+
+/// Encodes `out` for every rendition and pushes the result to its mount; a rendition whose
+/// encoder fails is stopped (removed from `fanout` and `sessions`).
+fn deliver(engine: &Engine, fanout: &mut Fanout, sessions: &mut Vec<SourceSession>, out: &Output) {
+    let results = fanout.push(out);
+    // Back to front, so that removing a failed rendition keeps the indices valid.
+    for (i, r) in results.into_iter().enumerate().rev() {
+        match r {
+            Ok(steps) => push_steps(engine, &mut sessions[i], steps),
+            Err(e) => {
+                tracing::error!(mount = %sessions[i].mount().path, error = %e, "encoder failed; rendition stopped");
+                fanout.remove(i);
+                sessions.remove(i);
+            }
+        }
+    }
 }
 
 fn push_steps(engine: &Engine, session: &mut SourceSession, steps: Vec<Step>) {
