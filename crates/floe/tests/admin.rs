@@ -81,19 +81,23 @@ fn objects_with<'a>(v: &'a serde_json::Value, needle: &str, out: &mut Vec<&'a se
     }
 }
 
-fn set_title(floe: &Floe, mount: &str, song: &str) {
-    let r = floe.admin(&format!(
-        "/admin/metadata?mode=updinfo&mount={mount}&song={}",
-        song.replace(' ', "%20")
-    ));
-    assert_eq!(r.status, 200, "{r:?}");
-}
-
 fn assert_xml(r: &Response) {
     assert_eq!(r.status, 200, "{r:?}");
     let ct = r.header("content-type").unwrap_or_default();
     assert!(ct.contains("xml"), "content type {ct:?}");
     assert!(r.text().starts_with("<?xml"), "{}", r.text());
+}
+
+/// Asserts a 200 with a JSON content type; returns the parsed body.
+fn assert_json(r: &Response) -> serde_json::Value {
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.header("content-type")
+            .unwrap_or_default()
+            .contains("json"),
+        "{r:?}"
+    );
+    r.json()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,14 +142,7 @@ fn listclients_in_xml_and_json() {
         .expect("ID");
 
     let r = floe.admin("/admin/listclients?mount=/live.mp3&format=json");
-    assert_eq!(r.status, 200, "{r:?}");
-    assert!(
-        r.header("content-type")
-            .unwrap_or_default()
-            .contains("json"),
-        "{r:?}"
-    );
-    let v = r.json();
+    let v = assert_json(&r);
     let mut found = Vec::new();
     objects_with(&v, "127.0.0.1", &mut found);
     assert_eq!(found.len(), 1, "one listener object: {v}");
@@ -201,19 +198,12 @@ fn status_json_has_icecasts_shape() {
     let _l = listener(&floe, "/a.mp3");
     set_title(&floe, "/a.mp3", "Artist - Title");
     let r = floe.get("/status-json.xsl", &[]);
-    assert_eq!(r.status, 200, "{r:?}");
-    assert!(
-        r.header("content-type")
-            .unwrap_or_default()
-            .contains("json"),
-        "{r:?}"
-    );
+    let v = assert_json(&r);
     assert_eq!(
         r.header("access-control-allow-origin"),
         Some("*"),
         "widgets fetch it cross-origin"
     );
-    let v = r.json();
     let ice = &v["icestats"];
     for key in [
         "admin",
@@ -402,14 +392,7 @@ fn api_mounts_lists_stream_urls() {
     let _a = live_source(&floe, "/a.mp3", &[]);
     let _b = live_source(&floe, "/b.mp3", &[]);
     let r = floe.get("/api/v1/mounts", &[]);
-    assert_eq!(r.status, 200, "{r:?}");
-    assert!(
-        r.header("content-type")
-            .unwrap_or_default()
-            .contains("json"),
-        "{r:?}"
-    );
-    let v = r.json();
+    let v = assert_json(&r);
     let list = v
         .as_array()
         .or_else(|| v["mounts"].as_array())
@@ -569,6 +552,15 @@ fn floe_cmd() -> Command {
     c
 }
 
+/// `floe check-config FILE`, run to the end.
+fn check_config(file: &std::path::Path) -> std::process::Output {
+    floe_cmd()
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .expect("run")
+}
+
 #[test]
 fn cli_help_lists_the_commands() {
     let out = floe_cmd().arg("--help").output().expect("run floe");
@@ -589,11 +581,7 @@ fn cli_check_config_reports_every_error_with_key_and_line() {
         "[server]\nlisten = \"nowhere\"\n\n[limits]\nmax_listeners = 0\n\n[mounts.\"/a\"]\nmetaint = 0\nfallback = \"bad path\"\n",
     )
     .expect("write");
-    let out = floe_cmd()
-        .arg("check-config")
-        .arg(&bad)
-        .output()
-        .expect("run");
+    let out = check_config(&bad);
     assert!(!out.status.success(), "a bad file must fail");
     let err =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
@@ -608,11 +596,7 @@ fn cli_check_config_reports_every_error_with_key_and_line() {
 
     let typo = dir.join("typo.toml");
     std::fs::write(&typo, "[limits]\nmax_sources = 4\nmax_listner = 3\n").expect("write");
-    let out = floe_cmd()
-        .arg("check-config")
-        .arg(&typo)
-        .output()
-        .expect("run");
+    let out = check_config(&typo);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -621,11 +605,7 @@ fn cli_check_config_reports_every_error_with_key_and_line() {
     );
 
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../floe.example.toml");
-    let out = floe_cmd()
-        .arg("check-config")
-        .arg(&example)
-        .output()
-        .expect("run");
+    let out = check_config(&example);
     assert!(
         out.status.success(),
         "the example config must pass: {}",

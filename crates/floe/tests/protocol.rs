@@ -1073,19 +1073,12 @@ fn listener_joining_a_mount_without_source_gets_the_fallback_then_moves_back() {
 #[test]
 fn icy_title_follows_the_listener_to_the_fallback_and_back() {
     let floe = Floe::start_with(&config("", &format!("{ICY_CONFIG}\n{FALLBACK_CONFIG}")));
-    let set = |mount: &str, song: &str| {
-        let r = floe.admin(&format!(
-            "/admin/metadata?mode=updinfo&mount={mount}&song={}",
-            song.replace(' ', "%20")
-        ));
-        assert_eq!(r.status, 200, "{r:?}");
-    };
     let _backup = feed(&floe, "/backup.mp3", 0xBB);
     let main = feed(&floe, "/main.mp3", 0xAA);
     listen_ready(&floe, "/backup.mp3", false);
     listen_ready(&floe, "/main.mp3", false);
-    set("/backup.mp3", "Backup Song");
-    set("/main.mp3", "Main Song");
+    set_title(&floe, "/backup.mp3", "Backup Song");
+    set_title(&floe, "/main.mp3", "Main Song");
     let mut l = listen_ready(&floe, "/main.mp3", true);
     let mut raw = Vec::new();
     assert!(read_until(&mut l, &mut raw, SECS, |r| !icy_titles(r).is_empty()));
@@ -1096,7 +1089,7 @@ fn icy_title_follows_the_listener_to_the_fallback_and_back() {
         icy_titles(&raw)
     );
     let _main = feed(&floe, "/main.mp3", 0xAA);
-    set("/main.mp3", "Main Again");
+    set_title(&floe, "/main.mp3", "Main Again");
     assert!(
         read_until(&mut l, &mut raw, SECS, |r| icy_titles(r)
             .last()

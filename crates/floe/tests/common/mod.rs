@@ -201,6 +201,15 @@ impl Drop for Floe {
     }
 }
 
+/// Sets `mount`'s title through the admin metadata endpoint; asserts it was accepted.
+pub fn set_title(floe: &Floe, mount: &str, song: &str) {
+    let r = floe.admin(&format!(
+        "/admin/metadata?mode=updinfo&mount={mount}&song={}",
+        song.replace(' ', "%20")
+    ));
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
 pub fn basic(user: &str, pass: &str) -> String {
     format!(
         "Basic {}",
