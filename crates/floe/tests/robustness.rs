@@ -101,3 +101,39 @@ fn random_bytes_as_requests_get_errors_not_crashes() {
     // Still serving.
     assert_eq!(floe.get("/status-json.xsl", &[]).status, 200);
 }
+
+#[test]
+fn a_silent_source_is_dropped_after_the_source_timeout() {
+    let floe = Floe::start_with("[limits]\nsource_timeout = 1\n");
+    let mut source = Source::put(&floe, "/live.mp3", &[]);
+    source.send(&mp3_frames(4, 1));
+    assert!(eventually(Duration::from_secs(5), || {
+        floe.request("HEAD", "/live.mp3", &[]).status == 200
+    }));
+    // Now silence: the server must hang up on the source and free the mount.
+    source
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok();
+    let mut buf = [0u8; 64];
+    let started = std::time::Instant::now();
+    let closed = matches!(
+        std::io::Read::read(&mut source.stream, &mut buf),
+        Ok(0) | Err(_)
+    );
+    assert!(
+        closed && started.elapsed() < Duration::from_secs(8),
+        "source not dropped"
+    );
+    assert!(eventually(Duration::from_secs(5), || {
+        floe.request("HEAD", "/live.mp3", &[]).status == 404
+    }));
+    assert!(
+        floe.log_text().contains("source timeout"),
+        "{}",
+        floe.log_text()
+    );
+    // The mount is free again.
+    let mut again = Source::put(&floe, "/live.mp3", &[]);
+    again.send(&mp3_frames(2, 2));
+}

@@ -68,6 +68,17 @@ impl Floe {
     }
 
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Floe {
+        // Another test process may take the same free port between our check and floe's bind:
+        // floe then exits at once, and we try another port.
+        for _ in 0..5 {
+            if let Some(floe) = Floe::try_start(config, env) {
+                return floe;
+            }
+        }
+        panic!("floe could not bind a free port in 5 tries");
+    }
+
+    fn try_start(config: &str, env: &[(&str, &str)]) -> Option<Floe> {
         let dir = scratch_dir("floe");
         let cfg = dir.join("floe.toml");
         std::fs::write(&cfg, config).expect("write config");
@@ -103,21 +114,24 @@ impl Floe {
             dir,
             log,
         };
-        floe.wait_ready();
-        floe
+        floe.wait_ready().then_some(floe)
     }
 
-    fn wait_ready(&mut self) {
+    /// True once this floe (not another process on the port) listens; false if it could not
+    /// bind its port.
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let ours = format!("listening on http://{}/", self.addr);
         while Instant::now() < deadline {
-            if TcpStream::connect(self.addr).is_ok() {
-                return;
+            if self.log_text().contains(&ours) && TcpStream::connect(self.addr).is_ok() {
+                return true;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "floe exited at start-up ({status}); log:\n{}",
-                    self.log_text()
-                );
+                let log = self.log_text();
+                if log.contains("cannot listen on") {
+                    return false;
+                }
+                panic!("floe exited at start-up ({status}); log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
