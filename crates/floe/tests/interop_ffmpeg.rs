@@ -229,6 +229,20 @@ fn ffmpeg_legacy_source_ogg_vorbis() {
 }
 
 #[test]
+fn ffmpeg_put_webm_opus_replays_its_header_to_late_listeners() {
+    Case {
+        mount: "/live.webm",
+        codec: "libopus",
+        bitrate: "64k",
+        content_type: "audio/webm",
+        muxer: "webm",
+        join_after: Duration::from_secs(2),
+        ..MP3
+    }
+    .run();
+}
+
+#[test]
 fn title_set_through_admin_is_seen_by_ffprobe() {
     require_ffmpeg();
     let floe = Floe::start_with("[mount_defaults]\nmetaint = 8192\n");
