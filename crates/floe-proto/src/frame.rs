@@ -18,9 +18,13 @@
 //!   Theora are recognised, other codecs fall back to the granule rule (see [`UnitKind`]).
 //! - WebM (`webm`): the EBML header up to the first Cluster is one header unit; each cluster
 //!   is cut into pieces of at most [`WEBM_MAX_UNIT`] bytes, the first a sync point.
+//!
+//! [`chain`] rewrites a live Ogg Opus/Vorbis stream into new chained logical streams whose
+//! comment header carries a new title ([`OggChainer`]).
 
 use bytes::{Buf, Bytes, BytesMut};
 
+pub mod chain;
 mod mpeg;
 mod ogg;
 mod webm;
@@ -28,6 +32,7 @@ mod webm;
 #[cfg(test)]
 mod tests;
 
+pub use chain::OggChainer;
 pub use webm::WEBM_MAX_UNIT;
 
 /// What kind of stream a source sends, from its `Content-Type`.
