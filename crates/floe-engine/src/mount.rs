@@ -208,6 +208,9 @@ pub struct Mount {
     ready: AtomicBool,
     source_kill: AtomicBool,
     source_kill_notify: tokio::sync::Notify,
+    /// The version of the last metadata set, readable without the lock (the source's task
+    /// polls it to write titles into Ogg streams).
+    meta_published: AtomicU64,
     state: Mutex<MountState>,
     listeners: Mutex<BTreeMap<u64, Arc<ListenerHandle>>>,
 }
@@ -250,6 +253,7 @@ impl Mount {
             ready: AtomicBool::new(false),
             source_kill: AtomicBool::new(false),
             source_kill_notify: tokio::sync::Notify::new(),
+            meta_published: AtomicU64::new(0),
             state: Mutex::new(MountState {
                 ring: Ring {
                     capacity,
@@ -349,7 +353,13 @@ impl Mount {
             st.ring.marks.pop_back();
         }
         st.ring.marks.push_back((head, meta.clone()));
+        self.meta_published.store(meta.version, Ordering::Release);
         meta
+    }
+
+    /// The version of the last metadata set (0: none yet).
+    pub(crate) fn meta_version(&self) -> u64 {
+        self.meta_published.load(Ordering::Acquire)
     }
 
     /// Appends stream data. `sync` marks a join point.

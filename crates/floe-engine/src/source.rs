@@ -4,7 +4,7 @@ use crate::events::Event;
 use crate::mount::Mount;
 use crate::registry::Engine;
 use bytes::{Bytes, BytesMut};
-use floe_proto::frame::{AudioInfo, StreamFormat, Unit, UnitKind};
+use floe_proto::frame::{AudioInfo, OggChainer, StreamFormat, Unit, UnitKind};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -22,6 +22,11 @@ pub struct SourceSession {
     chunk_sync: bool,
     chunk_is_header: bool,
     chunk_us: u64,
+    /// Writes title updates into an Ogg Opus/Vorbis stream as new chains (live sources).
+    chainer: Option<OggChainer>,
+    /// The mount's metadata version the chainer has been given.
+    chained_meta: u64,
+    staged: Vec<Unit>,
 }
 
 impl SourceSession {
@@ -35,6 +40,21 @@ impl SourceSession {
             chunk_sync: false,
             chunk_is_header: false,
             chunk_us: 0,
+            chainer: None,
+            chained_meta: 0,
+            staged: Vec::new(),
+        }
+    }
+
+    /// For an Ogg source: from now on, a title set on the mount is also written into the
+    /// stream: at the next page boundary the stream continues as a new chained logical stream
+    /// whose comment header carries `TITLE` (and `ARTIST`), for Ogg Opus and Ogg Vorbis (other
+    /// Ogg codecs stay ICY-only). The rewriting happens here, once per page, on the source's
+    /// task. Does nothing for other formats.
+    pub fn write_titles_into_ogg(&mut self) {
+        if self.format == StreamFormat::Ogg && self.chainer.is_none() {
+            self.chainer = Some(OggChainer::new());
+            self.chained_meta = self.mount.meta_version();
         }
     }
 
@@ -55,6 +75,27 @@ impl SourceSession {
 
     /// Appends framed units to the mount and makes them visible to listeners.
     pub fn push_units(&mut self, units: impl IntoIterator<Item = Unit>) {
+        if let Some(chainer) = self.chainer.as_mut() {
+            let version = self.mount.meta_version();
+            if version != self.chained_meta {
+                self.chained_meta = version;
+                if let Some(meta) = self.mount.current_meta() {
+                    let title = meta.title.as_deref().unwrap_or(&meta.song);
+                    chainer.set_tags(Some(title), meta.artist.as_deref());
+                }
+            }
+            let mut staged = std::mem::take(&mut self.staged);
+            for unit in units {
+                chainer.push(unit, &mut staged);
+            }
+            self.push_framed(staged.drain(..));
+            self.staged = staged;
+        } else {
+            self.push_framed(units);
+        }
+    }
+
+    fn push_framed(&mut self, units: impl IntoIterator<Item = Unit>) {
         for unit in units {
             match unit.kind {
                 UnitKind::Header { first } => {

@@ -194,6 +194,8 @@ async fn feed<R: AsyncRead + Unpin>(
     client: IpAddr,
 ) {
     let started = Instant::now();
+    // Titles set through the admin reach Ogg Opus/Vorbis players as new chains.
+    session.write_titles_into_ogg();
     let mut framer = Framer::new(session.format(), MAX_FRAMER_BUFFER);
     let mut decoded = Vec::new();
     let mut total: u64 = buf.len() as u64;
