@@ -171,6 +171,8 @@ pub struct AutoDj {
     position: u64,
     silence_until: u64,
     tracks_started: u64,
+    /// The title of the track playing (from the start of its fade in).
+    title: Option<TitleMark>,
 }
 
 impl std::fmt::Debug for AutoDj {
@@ -201,6 +203,7 @@ impl AutoDj {
             position: 0,
             silence_until: 0,
             tracks_started: 0,
+            title: None,
         }
     }
 
@@ -212,6 +215,11 @@ impl AutoDj {
     /// Frames output so far.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// The title of the track playing (the one fading in during a crossfade).
+    pub fn current_title(&self) -> Option<&TitleMark> {
+        self.title.as_ref()
     }
 
     /// Tracks started so far (jingles included).
@@ -354,6 +362,7 @@ impl AutoDj {
         self.current = Some(track);
         self.ended = false;
         self.prepare_next();
+        self.title = Some(mark.clone());
         Some(mark)
     }
 

@@ -9,6 +9,12 @@ use std::path::PathBuf;
 pub const DEFAULT_LOUDNESS_TARGET: f64 = -16.0;
 /// Longest crossfade accepted, in seconds.
 pub const MAX_CROSSFADE_SECONDS: f64 = 30.0;
+/// Longest takeover crossfade accepted, in seconds.
+pub const MAX_TAKEOVER_CROSSFADE_SECONDS: f64 = 10.0;
+/// Longest dead-air time accepted, in seconds.
+pub const MAX_DEAD_AIR_SECONDS: f64 = 3600.0;
+/// A live input quieter than this (peak, dBFS) is silent for dead-air detection.
+pub const DEAD_AIR_DBFS: f32 = -50.0;
 /// Sample rates a station may run at.
 pub const STATION_RATES: [u32; 6] = [22_050, 24_000, 32_000, 44_100, 48_000, 96_000];
 
@@ -37,9 +43,17 @@ pub struct StationConfig {
     pub genre: String,
     /// A folder (scanned recursively) or an `.m3u`/`.m3u8`/`.pls` playlist.
     pub music: PathBuf,
-    /// Instead of `music`: a live mount whose stream is decoded and re-encoded into this
-    /// station's renditions (e.g. `"/live.mp3"`).
-    pub live: String,
+    /// Live mounts whose streams are decoded and re-encoded into this station's renditions
+    /// (`"/live.mp3"` or a list, first has priority). With `music` too, a live source takes
+    /// over the station while it is connected and hands back to the auto-DJ when it leaves.
+    #[serde(deserialize_with = "one_or_many")]
+    pub live: Vec<String>,
+    /// Seconds of equal-power crossfade when a live input takes over or hands back
+    /// (0: a hard cut).
+    pub takeover_crossfade_seconds: f64,
+    /// Seconds of silence (below [`DEAD_AIR_DBFS`]) on a live input after which it falls
+    /// through to the next input of the chain (0: never).
+    pub dead_air_seconds: f64,
     /// `sequential`, `shuffle` or `random`.
     pub order: Order,
     /// Seconds of equal-power crossfade between tracks; 0 plays them gapless, end to end.
@@ -73,7 +87,9 @@ impl Default for StationConfig {
             description: String::new(),
             genre: String::new(),
             music: PathBuf::new(),
-            live: String::new(),
+            live: Vec::new(),
+            takeover_crossfade_seconds: 1.0,
+            dead_air_seconds: 0.0,
             order: Order::default(),
             crossfade_seconds: 0.0,
             normalise: true,
@@ -99,6 +115,21 @@ pub struct RenditionConfig {
     pub codec: String,
     /// kbit/s (ignored for FLAC and WAV); unset: the codec's default (see [`default_bitrate`]).
     pub bitrate: Option<u32>,
+}
+
+/// `live = "/a"` or `live = ["/a", "/b"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) if s.is_empty() => Vec::new(),
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// The bitrate a rendition gets when the config names none (kbit/s).
@@ -161,30 +192,42 @@ impl StationConfig {
             })
         };
         let renditions = self.renditions_or_default(key);
-        if !self.live.is_empty() {
-            if !self.music.as_os_str().is_empty() {
+        for (i, live) in self.live.iter().enumerate() {
+            if !floe_engine::registry::valid_mount_path(live) {
+                p("live", format!("`{live}` is not a mount path"));
+            } else if renditions.iter().any(|r| &r.mount == live) {
                 p(
                     "live",
-                    "a station plays either `music` or `live`, not both".into(),
+                    format!("`{live}` is one of the station's renditions: it cannot be live"),
                 );
-            } else if !floe_engine::registry::valid_mount_path(&self.live) {
-                p("live", format!("`{}` is not a mount path", self.live));
-            } else if renditions.iter().any(|r| r.mount == self.live) {
-                p(
-                    "live",
-                    "a live mount cannot be one of its own renditions".into(),
-                );
+            } else if self.live[..i].contains(live) {
+                p("live", format!("`{live}` is listed twice"));
             }
-        } else if self.music.as_os_str().is_empty() {
+        }
+        if self.live.is_empty() && self.music.as_os_str().is_empty() {
             p(
                 "music",
                 "a folder or an .m3u/.pls playlist is required (or `live`, a mount)".into(),
             );
-        } else if !self.music.exists() {
+        } else if !self.music.as_os_str().is_empty() && !self.music.exists() {
             p(
                 "music",
                 format!("no such file or folder: {}", self.music.display()),
             );
+        }
+        if !(0.0..=MAX_TAKEOVER_CROSSFADE_SECONDS).contains(&self.takeover_crossfade_seconds) {
+            p(
+                "takeover_crossfade_seconds",
+                format!("must be between 0 and {MAX_TAKEOVER_CROSSFADE_SECONDS}"),
+            );
+        }
+        if !(0.0..=MAX_DEAD_AIR_SECONDS).contains(&self.dead_air_seconds) {
+            p(
+                "dead_air_seconds",
+                format!("must be between 0 and {MAX_DEAD_AIR_SECONDS}"),
+            );
+        } else if self.dead_air_seconds > 0.0 && self.live.is_empty() {
+            p("dead_air_seconds", "needs `live` (a live mount)".into());
         }
         if !(0.0..=MAX_CROSSFADE_SECONDS).contains(&self.crossfade_seconds) {
             p(
@@ -307,12 +350,26 @@ mod tests {
         c.music = dir.join("no-such-folder-floe");
         assert_eq!(c.problems("radio")[0].key, "music");
         let live = |live: &str, music: &str| StationConfig {
-            live: live.into(),
+            live: if live.is_empty() {
+                Vec::new()
+            } else {
+                vec![live.into()]
+            },
             music: music.into(),
             ..StationConfig::default()
         };
         assert!(live("/live.mp3", "").problems("l").is_empty());
-        assert_eq!(live("/live.mp3", "/tmp").problems("l")[0].key, "live");
+        // Live with an auto-DJ behind it: a takeover chain.
+        assert!(live("/live.mp3", "/tmp").problems("l").is_empty());
+        let mut chain = live("/a.mp3", "/tmp");
+        chain.live.push("/a.mp3".into());
+        chain.takeover_crossfade_seconds = -1.0;
+        chain.dead_air_seconds = 5.0;
+        let keys: Vec<String> = chain.problems("l").into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["live", "takeover_crossfade_seconds"]);
+        let mut no_live = live("", "/tmp");
+        no_live.dead_air_seconds = 5.0;
+        assert_eq!(no_live.problems("l")[0].key, "dead_air_seconds");
         assert_eq!(live("live", "").problems("l")[0].key, "live");
         assert_eq!(live("/l.mp3", "").problems("l")[0].key, "live");
         assert_eq!(live("", "").problems("l")[0].key, "music");

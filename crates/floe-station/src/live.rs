@@ -1,18 +1,18 @@
-//! Renditions of a live mount: the stream an encoder sends to a mount, decoded once inside Floe
-//! and encoded once per rendition (e.g. a 320k MP3 source also offered as MP3 64k and Opus 96k).
+//! A live input of a station: the stream an encoder sends to a mount, decoded once inside Floe
+//! into the station's chain (see [`crate::chain`]) and encoded once per rendition (e.g. a 320k
+//! MP3 source also offered as MP3 64k and Opus 96k, or taking over an auto-DJ station).
 //!
-//! The transcoder is an ordinary listener of the live mount (user agent `Floe transcoder`): it
-//! reads the mount's chunks with its own cursor, so it costs the source nothing, follows the
-//! mount's fallbacks like any listener, and starts over (new decoder, same encoders) when the
-//! source comes back after leaving. Its pace is the source's: no clock of its own, so no drift.
-//! While the mount has no source, the renditions get nothing new (their listeners wait, or move
-//! to the renditions' fallbacks when those are configured).
+//! The transcoder is an ordinary listener of the live mount (user agent `Floe transcoder`) on a
+//! thread of its own: it reads the mount's chunks with its own cursor, so it costs the source
+//! nothing, and starts over with a new decoder when the source comes back after leaving. It
+//! pushes PCM into the input's [`crate::chain::LiveFeed`]; the station thread takes from there
+//! at its own (wall-clock) pace, so the renditions' encoders never stop.
 //!
-//! Titles: when the live mount's title changes, the change is marked at the next decoded
+//! Titles: the source starts with the mount's title, else its `ice-name`, else "Live"; when the
+//! mount's title changes (e.g. `/admin/metadata`), the change is marked at the next decoded
 //! sample, and each rendition sets it on the unit that carries that sample.
 
-use crate::autodj::{Output, TitleMark};
-use crate::rendition::Fanout;
+use crate::chain::LiveInput;
 use crate::track::PcmFormat;
 use bytes::Bytes;
 use floe_engine::{Engine, Fill, ListenerInfo, ListenerSession};
@@ -63,20 +63,43 @@ impl Read for MountReader {
     }
 }
 
-/// Decodes the live mount and feeds `fanout` until `stop`. `emit` gets each step batch for the
-/// rendition at that index (the station pushes them to the mounts).
-pub(crate) fn run(
-    engine: &Arc<Engine>,
-    input: &str,
+/// Starts the thread that decodes `input`'s mount into its feed until `stop`.
+pub(crate) fn spawn(
+    engine: Arc<Engine>,
+    input: LiveInput,
     format: PcmFormat,
-    fanout: &mut Fanout,
+    stop: Arc<crate::station::Stop>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("floe-live {}", input.mount))
+        .spawn(move || run(&engine, &input, format, &stop))
+}
+
+/// The title a live source starts with: the mount's, its `ice-name`, or "Live".
+fn first_title(engine: &Engine, input: &str) -> (String, Option<u64>) {
+    let Some(mount) = engine.mount(input) else {
+        return ("Live".into(), None);
+    };
+    if let Some(meta) = mount.current_meta() {
+        return (meta.song.clone(), Some(meta.version));
+    }
+    let name = mount
+        .source()
+        .and_then(|s| s.name.clone())
+        .filter(|n| !n.trim().is_empty());
+    (name.unwrap_or_else(|| "Live".into()), None)
+}
+
+/// Decodes the live mount into `input`'s feed until `stop`.
+fn run(
+    engine: &Arc<Engine>,
+    input: &LiveInput,
+    format: PcmFormat,
     stop: &Arc<crate::station::Stop>,
-    mut emit: impl FnMut(&mut Fanout, Output),
 ) {
-    let mut produced: u64 = 0;
-    let mut last_title: Option<u64> = None;
+    let path = input.mount.as_str();
     while !stop.is_set() {
-        let ready = engine.mount(input).is_some_and(|m| m.is_ready());
+        let ready = engine.mount(path).is_some_and(|m| m.is_ready());
         if !ready {
             if stop.sleep(POLL * 4) {
                 break;
@@ -84,7 +107,7 @@ pub(crate) fn run(
             continue;
         }
         let session = match engine.add_listener(
-            input,
+            path,
             ListenerInfo {
                 ip: "127.0.0.1".into(),
                 user_agent: Some("Floe transcoder".into()),
@@ -93,7 +116,7 @@ pub(crate) fn run(
         ) {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(mount = %input, error = %e, "transcoder cannot listen; retrying");
+                tracing::warn!(mount = %path, error = %e, "transcoder cannot listen; retrying");
                 if stop.sleep(Duration::from_secs(1)) {
                     break;
                 }
@@ -110,21 +133,23 @@ pub(crate) fn run(
         let mut decoder = match Decoder::open_reader(reader, ext) {
             Ok(d) => d,
             Err(e) => {
-                tracing::warn!(mount = %input, error = %e, "cannot decode the live stream; retrying");
+                tracing::warn!(mount = %path, error = %e, "cannot decode the live stream; retrying");
                 if stop.sleep(Duration::from_secs(1)) {
                     break;
                 }
                 continue;
             }
         };
-        tracing::info!(mount = %input, codec = decoder.codec_name(), "transcoding the live stream");
+        tracing::info!(mount = %path, codec = decoder.codec_name(), "live source decoded");
+        let (title, mut last_title) = first_title(engine, path);
+        input.feed().connect(title);
         let mut resampler: Option<Resampler> = None;
         loop {
             let block = match decoder.next_block() {
                 Ok(Some(b)) => b,
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(mount = %input, error = %e, "live stream decoding stopped");
+                    tracing::warn!(mount = %path, error = %e, "live stream decoding stopped");
                     break;
                 }
             };
@@ -137,7 +162,7 @@ pub(crate) fn run(
                     slot => match Resampler::new(block.rate, format.rate, format.channels) {
                         Ok(r) => slot.insert(r),
                         Err(e) => {
-                            tracing::warn!(mount = %input, error = %e, "cannot resample the live stream");
+                            tracing::warn!(mount = %path, error = %e, "cannot resample the live stream");
                             break;
                         }
                     },
@@ -150,25 +175,22 @@ pub(crate) fn run(
             if block.is_empty() {
                 continue;
             }
-            let mut marks = Vec::new();
-            let meta = engine.mount(input).and_then(|m| m.current_meta());
+            let meta = engine.mount(path).and_then(|m| m.current_meta());
+            let mut feed = input.feed();
             if let Some(meta) = meta {
                 if last_title != Some(meta.version) {
                     last_title = Some(meta.version);
-                    marks.push(TitleMark {
-                        frame: produced,
-                        song: meta.song.clone(),
-                        artist: meta.artist.clone(),
-                        title: meta.title.clone(),
-                    });
+                    feed.set_title(meta.song.clone(), meta.artist.clone(), meta.title.clone());
                 }
             }
-            produced += block.frames() as u64;
-            emit(fanout, Output { block, marks });
+            feed.push(&block);
+            drop(feed);
             if stop.is_set() {
-                return;
+                break;
             }
         }
+        input.feed().disconnect();
+        tracing::info!(mount = %path, "live source left");
         // The source left (or the stream broke): start over with the next one.
         if stop.sleep(POLL) {
             break;

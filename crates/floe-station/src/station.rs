@@ -1,4 +1,5 @@
-//! A running station: a thread that pulls PCM from the auto-DJ, resamples it once per rate its
+//! A running station: a thread that pulls PCM from its chain (live inputs, auto-DJ, silence:
+//! see [`crate::chain`]), resamples it once per rate its
 //! renditions need, encodes it once per rendition and pushes the units to each rendition's
 //! mount through an engine [`SourceSession`], paced to real time.
 //!
@@ -14,6 +15,7 @@
 //! listeners drain what the mounts hold.
 
 use crate::autodj::{AutoDj, AutoDjSettings, Music, Output};
+use crate::chain::{Chain, Input, LiveInput, LiveSettings, Silence};
 use crate::config::{default_bitrate, Order, StationConfig};
 use crate::playlist::Playlist;
 use crate::rendition::{Fanout, RenditionSpec, Step};
@@ -81,11 +83,8 @@ pub enum MusicSource {
     },
     /// Floe's synthesised demo pieces.
     Demo,
-    /// A live mount, decoded and re-encoded (see [`crate::live`]).
-    Live {
-        /// The mount an encoder feeds.
-        mount: String,
-    },
+    /// No auto-DJ: the live inputs, then silence.
+    None,
 }
 
 /// Everything a station needs to run.
@@ -99,6 +98,12 @@ pub struct StationSpec {
     pub genre: String,
     /// The music.
     pub music: MusicSource,
+    /// Live mounts that take over the station while a source feeds them, first first.
+    pub live: Vec<String>,
+    /// Frames of the equal-power crossfade at a switch between inputs (0: a hard cut).
+    pub takeover_crossfade_frames: usize,
+    /// Seconds of silence on a live input after which it falls through (0: never).
+    pub dead_air_seconds: f64,
     /// Jingles folder or playlist.
     pub jingles: Option<PathBuf>,
     /// The auto-DJ's settings.
@@ -131,17 +136,20 @@ impl StationSpec {
             name: c.display_name(key),
             description: c.description.clone(),
             genre: c.genre.clone(),
-            music: if c.live.is_empty() {
+            music: if c.music.as_os_str().is_empty() {
+                MusicSource::None
+            } else {
                 MusicSource::Path {
                     origin: c.music.clone(),
                     order: c.order,
                     seed: c.seed,
                 }
-            } else {
-                MusicSource::Live {
-                    mount: c.live.clone(),
-                }
             },
+            live: c.live.clone(),
+            takeover_crossfade_frames: (c.takeover_crossfade_seconds.max(0.0)
+                * f64::from(c.sample_rate))
+            .round() as usize,
+            dead_air_seconds: c.dead_air_seconds,
             jingles: c.jingles.clone(),
             autodj: AutoDjSettings::from_config(&c.display_name(key), c),
             renditions,
@@ -162,6 +170,9 @@ impl StationSpec {
             description: "Music Floe synthesises itself".into(),
             genre: "Ambient".into(),
             music: MusicSource::Demo,
+            live: Vec::new(),
+            takeover_crossfade_frames: 0,
+            dead_air_seconds: 0.0,
             jingles: None,
             autodj,
             renditions: vec![
@@ -179,23 +190,54 @@ impl StationSpec {
         }
     }
 
-    fn autodj(&self) -> AutoDj {
+    /// The auto-DJ, unless the station has no music.
+    pub fn autodj(&self) -> Option<AutoDj> {
         let music = match &self.music {
             MusicSource::Path {
                 origin,
                 order,
                 seed,
             } => Music::Playlist(Box::new(Playlist::new(origin, *order, *seed))),
-            MusicSource::Demo | MusicSource::Live { .. } => Music::demo(),
+            MusicSource::Demo => Music::demo(),
+            MusicSource::None => return None,
         };
         let jingles = self.jingles.as_ref().map(|j| {
             let seed = match &self.music {
                 MusicSource::Path { seed, .. } => seed.map(|s| s ^ 0x6a09_e667),
-                MusicSource::Demo | MusicSource::Live { .. } => None,
+                MusicSource::Demo | MusicSource::None => None,
             };
             Music::Playlist(Box::new(Playlist::new(j, Order::Shuffle, seed)))
         });
-        AutoDj::new(self.autodj.clone(), music, jingles)
+        Some(AutoDj::new(self.autodj.clone(), music, jingles))
+    }
+
+    /// The live inputs (feeds empty until their threads run).
+    pub fn live_inputs(&self) -> Vec<LiveInput> {
+        let settings = LiveSettings::new(
+            self.autodj.format,
+            self.dead_air_seconds,
+            self.takeover_crossfade_frames,
+        );
+        self.live
+            .iter()
+            .map(|m| LiveInput::new(m.clone(), settings))
+            .collect()
+    }
+
+    /// The chain: `live` inputs, the auto-DJ, silence titled with the station's name.
+    pub fn chain(&self, live: &[LiveInput]) -> Chain {
+        let mut inputs: Vec<Box<dyn Input>> = Vec::new();
+        for l in live {
+            inputs.push(Box::new(l.clone()));
+        }
+        if let Some(dj) = self.autodj() {
+            inputs.push(Box::new(dj));
+        }
+        inputs.push(Box::new(Silence::new(
+            self.autodj.format,
+            Some(self.name.clone()),
+        )));
+        Chain::new(self.autodj.format, inputs, self.takeover_crossfade_frames)
     }
 }
 
@@ -327,12 +369,7 @@ pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, St
             move || match open(&engine, &spec) {
                 Ok((fanout, sessions)) => {
                     let _ = ready_tx.send(Ok(()));
-                    match &spec.music {
-                        MusicSource::Live { mount } => {
-                            run_live(&engine, &spec, mount, fanout, sessions, &stop)
-                        }
-                        _ => run(&engine, &spec, fanout, sessions, &stop),
-                    }
+                    run(&engine, &spec, fanout, sessions, &stop);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -413,23 +450,42 @@ fn open(
 }
 
 fn run(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     spec: &StationSpec,
     mut fanout: Fanout,
     mut sessions: Vec<SourceSession>,
-    stop: &Stop,
+    stop: &Arc<Stop>,
 ) {
     let fmt = spec.autodj.format;
-    let mut dj = spec.autodj();
+    let live = spec.live_inputs();
+    let mut threads = Vec::new();
+    for input in &live {
+        match crate::live::spawn(engine.clone(), input.clone(), fmt, stop.clone()) {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                tracing::error!(mount = %input.mount, error = %e, "cannot start a live input")
+            }
+        }
+    }
+    let mut chain = spec.chain(&live);
+    tracing::info!(station = %spec.name, chain = ?chain.labels(), "station chain");
     let mut pacer = Pacer::new(fmt.rate, LEAD, MAX_BEHIND, Instant::now());
     while !stop.is_set() {
+        // A live-only station is off the air until its first source.
+        if !chain.any_available() {
+            if stop.sleep(crate::live::POLL) {
+                break;
+            }
+            pacer = Pacer::new(fmt.rate, LEAD, MAX_BEHIND, Instant::now());
+            continue;
+        }
         if let Some(d) = pacer.wait(Instant::now()) {
             if stop.sleep(d) {
                 break;
             }
             continue;
         }
-        let out = dj.next(STEP_FRAMES);
+        let out = chain.next(STEP_FRAMES);
         pacer.produced(out.block.frames());
         deliver(engine, &mut fanout, &mut sessions, &out);
         if sessions.is_empty() {
@@ -437,26 +493,11 @@ fn run(
             break;
         }
     }
+    stop.set();
+    for t in threads {
+        let _ = t.join();
+    }
     tracing::info!(station = %spec.name, "station stopped");
-}
-
-fn run_live(
-    engine: &Arc<Engine>,
-    spec: &StationSpec,
-    input: &str,
-    mut fanout: Fanout,
-    mut sessions: Vec<SourceSession>,
-    stop: &Arc<Stop>,
-) {
-    crate::live::run(
-        engine,
-        input,
-        spec.autodj.format,
-        &mut fanout,
-        stop,
-        |fanout, out| deliver(engine, fanout, &mut sessions, &out),
-    );
-    tracing::info!(station = %spec.name, "transcoder stopped");
 }
 
 /// Encodes `out` for every rendition and pushes the result to its mount; a rendition whose

@@ -608,6 +608,55 @@ mod tests {
     }
 
     #[test]
+    fn live_takeover_keys_are_checked_with_key_and_line() {
+        let dir = std::env::temp_dir();
+        let src = format!(
+            "[stations.radio]\nmusic = \"{}\"\nlive = [\"/studio.mp3\", \"bad path\"]\ntakeover_crossfade_seconds = 11\ndead_air_seconds = -1\n",
+            dir.display()
+        );
+        let errs = parse(&src).unwrap_err();
+        let got: Vec<(String, Option<usize>)> =
+            errs.iter().map(|e| (e.key.clone(), e.line)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("stations.\"radio\".live".to_string(), Some(3)),
+                (
+                    "stations.\"radio\".takeover_crossfade_seconds".to_string(),
+                    Some(4)
+                ),
+                ("stations.\"radio\".dead_air_seconds".to_string(), Some(5)),
+            ]
+        );
+        // A live mount may not be one of the station's own renditions.
+        let own = format!(
+            "[stations.radio]\nmusic = \"{}\"\nlive = \"/radio.mp3\"\n",
+            dir.display()
+        );
+        let errs = parse(&own).unwrap_err();
+        assert_eq!(
+            (errs[0].key.as_str(), errs[0].line),
+            ("stations.\"radio\".live", Some(3))
+        );
+        // Music and a live mount: a takeover chain; one string or a list; defaults.
+        let ok = format!(
+            "[stations.radio]\nmusic = \"{}\"\nlive = \"/studio.mp3\"\n\n[stations.two]\nlive = [\"/a.mp3\", \"/b.mp3\"]\ndead_air_seconds = 8\ntakeover_crossfade_seconds = 0\n",
+            dir.display()
+        );
+        let c = parse(&ok).unwrap();
+        let radio = &c.stations["radio"];
+        assert_eq!(radio.live, ["/studio.mp3"]);
+        assert_eq!(radio.takeover_crossfade_seconds, 1.0);
+        assert_eq!(radio.dead_air_seconds, 0.0);
+        let two = &c.stations["two"];
+        assert_eq!(two.live, ["/a.mp3", "/b.mp3"]);
+        assert_eq!(
+            (two.takeover_crossfade_seconds, two.dead_air_seconds),
+            (0.0, 8.0)
+        );
+    }
+
+    #[test]
     fn type_errors_point_at_the_value() {
         let errs = parse("[limits]\n\nmax_sources = \"many\"\n").unwrap_err();
         assert_eq!(errs[0].line, Some(3));
