@@ -731,3 +731,194 @@ fn serve_music_dir_plays_a_folder_and_stops_cleanly() {
         t.elapsed()
     );
 }
+
+/// Dominant frequency by zero crossings (as in the interop tests): tells a 440 Hz tone from
+/// the 220 Hz auto-DJ music.
+fn tone_hz(samples: &[i16], rate: u32) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / f64::from(rate))
+}
+
+/// What half a second of the capture sounds like.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Heard {
+    Music,
+    Live,
+    Other,
+}
+
+#[test]
+fn a_live_source_takes_over_the_auto_dj_and_hands_back_without_breaking_a_listener() {
+    require_ffmpeg();
+    let music = scratch_dir("takeover-music");
+    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
+    let floe = Floe::start_with(&format!(
+        r#"
+[stations.radio]
+name = "Takeover Radio"
+music = "{}"
+live = "/studio.mp3"
+takeover_crossfade_seconds = 1.0
+
+[[stations.radio.renditions]]
+mount = "/radio.mp3"
+codec = "mp3"
+bitrate = 128
+
+[[stations.radio.renditions]]
+mount = "/radio.opus"
+codec = "opus"
+bitrate = 96
+"#,
+        music.display()
+    ));
+    let on_air = eventually(Duration::from_secs(20), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
+    });
+    assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
+
+    // One listener for the whole test, on a raw socket.
+    let mut listener = Listener::connect(&floe, "/radio.mp3", false);
+    assert_eq!(listener.head.status, 200);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = std::thread::spawn({
+        let done = done.clone();
+        move || {
+            let mut bytes = Vec::new();
+            let mut closed = None;
+            let mut buf = [0u8; 16384];
+            listener
+                .stream
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .ok();
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                match listener.stream.read(&mut buf) {
+                    Ok(0) => {
+                        closed = Some("end of stream".to_string());
+                        break;
+                    }
+                    Ok(k) => bytes.extend_from_slice(&buf[..k]),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(e) => {
+                        closed = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            (bytes, closed)
+        }
+    });
+    std::thread::sleep(Duration::from_secs(4));
+
+    // The live show: 5 s of a 440 Hz tone, then the encoder stops. With 1 s fades in and out
+    // (and 1 s of prebuffer), about 3 s of it is heard alone.
+    let url = format!(
+        "icecast://source:{SOURCE_PASSWORD}@{}/studio.mp3",
+        floe.addr
+    );
+    let mut encoder = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=44100:duration=5")
+        .args(["-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k"])
+        .args(["-ice_name", "Studio Show"])
+        .args(["-content_type", "audio/mpeg", "-f", "mp3"])
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ffmpeg");
+    let live_title = eventually(Duration::from_secs(15), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Studio Show")
+    });
+    let status = encoder.wait().expect("ffmpeg");
+    assert!(status.success(), "ffmpeg source: {status}");
+    assert!(live_title, "no live title; log:\n{}", floe.log_text());
+    let back = eventually(Duration::from_secs(15), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
+    });
+    assert!(back, "no hand-back title; log:\n{}", floe.log_text());
+    // Music after the show, past the station's lead and the listener's write interval.
+    std::thread::sleep(Duration::from_secs(6));
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let (bytes, closed) = reader.join().expect("reader");
+    assert_eq!(closed, None, "the listener was disconnected");
+
+    // The capture decodes with zero errors...
+    let file = floe.dir.join("takeover-capture.mp3");
+    std::fs::write(&file, whole_units("/radio.mp3", &bytes)).expect("write capture");
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&file)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && errors.trim().is_empty(),
+        "ffmpeg said:\n{errors}"
+    );
+    // ... and sounds like music, then the live tone, then music again.
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&file)
+        .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let samples: Vec<i16> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let heard: Vec<Heard> = samples
+        .chunks_exact(4000)
+        .map(|w| {
+            let peak = w.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            let hz = tone_hz(w, 8000);
+            if peak < 1000 {
+                Heard::Other
+            } else if (hz - 440.0).abs() < 15.0 {
+                Heard::Live
+            } else if (hz - 220.0).abs() < 15.0 {
+                Heard::Music
+            } else {
+                Heard::Other
+            }
+        })
+        .collect();
+    let first_live = heard.iter().position(|h| *h == Heard::Live);
+    let last_live = heard.iter().rposition(|h| *h == Heard::Live);
+    let (Some(first_live), Some(last_live)) = (first_live, last_live) else {
+        panic!("no live tone in the capture: {heard:?}");
+    };
+    let live_run = heard[first_live..=last_live]
+        .iter()
+        .filter(|h| **h == Heard::Live)
+        .count();
+    assert!(
+        live_run >= 4,
+        "{live_run} half-seconds of the tone: {heard:?}"
+    );
+    assert!(
+        heard[..first_live]
+            .iter()
+            .filter(|h| **h == Heard::Music)
+            .count()
+            >= 4,
+        "no music before the show: {heard:?}"
+    );
+    assert!(
+        heard[last_live + 1..]
+            .iter()
+            .filter(|h| **h == Heard::Music)
+            .count()
+            >= 4,
+        "no music after the show: {heard:?}"
+    );
+    println!("heard (0.5 s each): {heard:?}");
+}
