@@ -186,6 +186,12 @@ impl LiveFeed {
     /// The source left: what is buffered still plays out.
     pub fn disconnect(&mut self) {
         self.connected = false;
+        if self.underrun_frames > 0 {
+            tracing::info!(
+                frames = self.underrun_frames,
+                "live input ran dry while connected (padded with silence)"
+            );
+        }
     }
 
     /// True while a source is connected.

@@ -476,7 +476,8 @@ fn run(
             if stop.sleep(crate::live::POLL) {
                 break;
             }
-            pacer = Pacer::new(fmt.rate, LEAD, MAX_BEHIND, Instant::now());
+            // On the air without a lead: a new source has only its prebuffer to give.
+            pacer = Pacer::new(fmt.rate, LEAD, MAX_BEHIND, Instant::now() + LEAD);
             continue;
         }
         if let Some(d) = pacer.wait(Instant::now()) {
