@@ -106,7 +106,9 @@ enum Reader {
         resampler: Option<Box<Resampler>>,
         ended: bool,
     },
-    Memory(AudioBlock),
+    /// The whole track and the frames already handed out (copied out block by block: taking
+    /// blocks off the front would move the rest every time).
+    Memory(AudioBlock, usize),
 }
 
 /// Frames handed out per block from a track held in memory.
@@ -134,7 +136,7 @@ impl OpenTrack {
             TrackRef::Synth(piece) => {
                 let block = piece.render(format.rate).remixed(format.channels);
                 let measured = meter(std::iter::once(Ok(block.clone())));
-                (piece.tags(), Reader::Memory(block), Some(measured))
+                (piece.tags(), Reader::Memory(block, 0), Some(measured))
             }
         };
         let mut gain_source = GainSource::Off;
@@ -191,11 +193,19 @@ impl OpenTrack {
     fn read(&mut self) -> Result<Option<AudioBlock>, TrackError> {
         let format = self.format;
         let mut block = match &mut self.reader {
-            Reader::Memory(all) => {
-                if all.is_empty() {
+            Reader::Memory(all, pos) => {
+                if *pos >= all.frames() {
                     return Ok(None);
                 }
-                all.take_front(MEMORY_BLOCK_FRAMES)
+                let ch = usize::from(all.channels);
+                let end = (*pos + MEMORY_BLOCK_FRAMES).min(all.frames());
+                let block = AudioBlock::new(
+                    all.rate,
+                    all.channels,
+                    all.samples[*pos * ch..end * ch].to_vec(),
+                );
+                *pos = end;
+                block
             }
             Reader::File {
                 decoder,
