@@ -7,53 +7,8 @@
 mod common;
 
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn require_ffmpeg() {
-    assert!(
-        have("ffmpeg") && have("ffprobe"),
-        "ffmpeg and ffprobe are needed for interop tests (apt-get install ffmpeg)"
-    );
-}
-
-struct Encoder(Child);
-
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// ffmpeg pushing a 440 Hz tone to `mount` in real time.
-fn ffmpeg_source(floe: &Floe, mount: &str, codec: &[&str], legacy: bool) -> Encoder {
-    let url = format!("icecast://source:{SOURCE_PASSWORD}@{}{mount}", floe.addr);
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
-        .arg("sine=frequency=440:sample_rate=48000:duration=60")
-        .args(codec)
-        .args(["-ice_name", "Interop Radio", "-ice_genre", "test"]);
-    if legacy {
-        cmd.args(["-legacy_icecast", "1"]);
-    }
-    cmd.arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    Encoder(cmd.spawn().expect("spawn ffmpeg"))
-}
-
-fn wait_live(floe: &Floe, mount: &str) {
-    let ok = eventually(Duration::from_secs(15), || {
-        floe.request("HEAD", mount, &[]).status == 200
-    });
-    assert!(
-        ok,
-        "mount {mount} never went live; log:\n{}",
-        floe.log_text()
-    );
-}
 
 /// Listens with ffmpeg for `secs` seconds of audio decoded to 8 kHz mono PCM. Returns the
 /// samples and whatever ffmpeg printed at `-v error`.
@@ -145,7 +100,7 @@ impl Case {
     fn run(&self) -> Floe {
         require_ffmpeg();
         let floe = Floe::start();
-        let enc = ffmpeg_source(&floe, self.mount, &self.args(), self.legacy);
+        let enc = ffmpeg_tone_source(&floe, self.mount, &self.args(), self.legacy);
         wait_live(&floe, self.mount);
         std::thread::sleep(self.join_after);
         check_listen(&floe, self.mount);
@@ -168,7 +123,7 @@ const MP3: Case = Case {
 fn ffmpeg_put_mp3_is_heard_by_an_ffmpeg_listener() {
     require_ffmpeg();
     let floe = Floe::start();
-    let _enc = ffmpeg_source(&floe, MP3.mount, &MP3.args(), false);
+    let _enc = ffmpeg_tone_source(&floe, MP3.mount, &MP3.args(), false);
     wait_live(&floe, MP3.mount);
     check_listen(&floe, MP3.mount);
     let head = floe.request("HEAD", MP3.mount, &[]);
@@ -246,7 +201,7 @@ fn ffmpeg_put_webm_opus_replays_its_header_to_late_listeners() {
 fn title_set_through_admin_is_seen_by_ffprobe() {
     require_ffmpeg();
     let floe = Floe::start_with("[mount_defaults]\nmetaint = 8192\n");
-    let _enc = ffmpeg_source(&floe, MP3.mount, &MP3.args(), false);
+    let _enc = ffmpeg_tone_source(&floe, MP3.mount, &MP3.args(), false);
     wait_live(&floe, MP3.mount);
     let r =
         floe.admin("/admin/metadata?mode=updinfo&mount=/live.mp3&song=Floe%20Test%20-%20Caf%C3%A9");

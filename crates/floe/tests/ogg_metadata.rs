@@ -8,52 +8,8 @@
 mod common;
 
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn require_ffmpeg() {
-    assert!(
-        have("ffmpeg") && have("ffprobe"),
-        "ffmpeg and ffprobe are needed (apt-get install ffmpeg)"
-    );
-}
-
-struct Encoder(Child);
-
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// ffmpeg pushing a 440 Hz tone to `mount` in real time, Ogg with `codec`.
-fn ffmpeg_source(floe: &Floe, mount: &str, codec: &str, bitrate: &str) -> Encoder {
-    let url = format!("icecast://source:{SOURCE_PASSWORD}@{}{mount}", floe.addr);
-    let child = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
-        .arg("sine=frequency=440:sample_rate=48000:duration=60")
-        .args(["-c:a", codec, "-b:a", bitrate])
-        .args(["-content_type", "audio/ogg", "-f", "ogg"])
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
-    Encoder(child)
-}
-
-fn wait_live(floe: &Floe, mount: &str) {
-    let ok = eventually(Duration::from_secs(15), || {
-        floe.request("HEAD", mount, &[]).status == 200
-    });
-    assert!(
-        ok,
-        "mount {mount} never went live; log:\n{}",
-        floe.log_text()
-    );
-}
 
 /// Writes `data` to a scratch file and returns its path.
 fn save(name: &str, data: &[u8]) -> std::path::PathBuf {
@@ -113,7 +69,21 @@ fn titles_in(path: &std::path::Path) -> Vec<String> {
 fn run(mount: &str, codec: &str, bitrate: &str) {
     require_ffmpeg();
     let floe = Floe::start();
-    let _enc = ffmpeg_source(&floe, mount, codec, bitrate);
+    let _enc = ffmpeg_tone_source(
+        &floe,
+        mount,
+        &[
+            "-c:a",
+            codec,
+            "-b:a",
+            bitrate,
+            "-content_type",
+            "audio/ogg",
+            "-f",
+            "ogg",
+        ],
+        false,
+    );
     wait_live(&floe, mount);
     std::thread::sleep(Duration::from_secs(1));
 

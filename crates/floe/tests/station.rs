@@ -14,13 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn require_ffmpeg() {
-    assert!(
-        have("ffmpeg") && have("ffprobe"),
-        "ffmpeg and ffprobe are needed for station tests (apt-get install ffmpeg)"
-    );
-}
-
 /// Writes `name` in `dir`: `secs` of a tone, with artist/title tags, through ffmpeg.
 fn tone_file(dir: &Path, name: &str, freq: u32, secs: f32, artist: &str, title: &str) {
     let path = dir.join(name);

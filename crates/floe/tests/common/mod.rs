@@ -492,3 +492,52 @@ pub fn have(program: &str) -> bool {
         .status()
         .is_ok()
 }
+
+/// Panics with an install hint unless ffmpeg and ffprobe are on PATH (CI installs them).
+pub fn require_ffmpeg() {
+    assert!(
+        have("ffmpeg") && have("ffprobe"),
+        "ffmpeg and ffprobe are needed for these tests (apt-get install ffmpeg)"
+    );
+}
+
+/// A running ffmpeg, killed on drop.
+pub struct Encoder(pub std::process::Child);
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// ffmpeg pushing a 440 Hz tone to `mount` in real time, encoded with `codec_args`
+/// (codec, bitrate, `-content_type`, muxer); SOURCE instead of PUT when `legacy`.
+pub fn ffmpeg_tone_source(floe: &Floe, mount: &str, codec_args: &[&str], legacy: bool) -> Encoder {
+    let url = format!("icecast://source:{SOURCE_PASSWORD}@{}{mount}", floe.addr);
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=48000:duration=60")
+        .args(codec_args)
+        .args(["-ice_name", "Interop Radio", "-ice_genre", "test"]);
+    if legacy {
+        cmd.args(["-legacy_icecast", "1"]);
+    }
+    cmd.arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Encoder(cmd.spawn().expect("spawn ffmpeg"))
+}
+
+/// Waits until `mount` answers HEAD with 200.
+pub fn wait_live(floe: &Floe, mount: &str) {
+    let ok = eventually(Duration::from_secs(15), || {
+        floe.request("HEAD", mount, &[]).status == 200
+    });
+    assert!(
+        ok,
+        "mount {mount} never went live; log:\n{}",
+        floe.log_text()
+    );
+}
