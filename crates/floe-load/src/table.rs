@@ -127,37 +127,16 @@ fn ramp_rows() -> Vec<Row> {
             ratio: true,
             decimals: 2,
         },
-        Row {
-            name: "connect p99, ms",
-            get: |r| num(&r["connect_ms"]["p99"]),
-            ratio: true,
-            decimals: 1,
-        },
-        Row {
-            name: "first byte p50, ms",
-            get: |r| num(&r["first_byte_ms"]["p50"]),
-            ratio: true,
-            decimals: 1,
-        },
-        Row {
-            name: "first byte p99, ms",
-            get: |r| num(&r["first_byte_ms"]["p99"]),
-            ratio: true,
-            decimals: 1,
-        },
-        Row {
-            name: "first byte max, ms",
-            get: |r| num(&r["first_byte_ms"]["max"]),
-            ratio: true,
-            decimals: 1,
-        },
-        Row {
-            name: "received rate p1, kbps",
-            get: |r| num(&r["rate_kbps"]["p1"]),
-            ratio: false,
-            decimals: 1,
-        },
     ]
+    .into_iter()
+    .chain(latency_rows())
+    .chain([Row {
+        name: "received rate p1, kbps",
+        get: |r| num(&r["rate_kbps"]["p1"]),
+        ratio: false,
+        decimals: 1,
+    }])
+    .collect()
 }
 
 fn storm_rows() -> Vec<Row> {
@@ -180,6 +159,15 @@ fn storm_rows() -> Vec<Row> {
             ratio: false,
             decimals: 0,
         },
+    ]
+    .into_iter()
+    .chain(latency_rows())
+    .collect()
+}
+
+/// Connect and first-byte latency, shown for ramps and storms alike.
+fn latency_rows() -> [Row; 4] {
+    [
         Row {
             name: "connect p99, ms",
             get: |r| num(&r["connect_ms"]["p99"]),
