@@ -512,6 +512,12 @@ fn valid_mount(path: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Each error of a config that must fail, as (key, line).
+    fn keys_and_lines(src: &str) -> Vec<(String, Option<usize>)> {
+        let errs = parse(src).unwrap_err();
+        errs.iter().map(|e| (e.key.clone(), e.line)).collect()
+    }
+
     #[test]
     fn empty_config_is_a_working_one() {
         let c = parse("").unwrap();
@@ -544,9 +550,7 @@ mod tests {
     #[test]
     fn every_semantic_error_is_reported_with_key_and_line() {
         let src = "[server]\nlisten = \"nowhere\"\n\n[limits]\nmax_listeners = 0\n\n[mounts.\"/a\"]\nmetaint = 0\nfallback = \"bad path\"\n";
-        let errs = parse(src).unwrap_err();
-        let got: Vec<(String, Option<usize>)> =
-            errs.iter().map(|e| (e.key.clone(), e.line)).collect();
+        let got = keys_and_lines(src);
         assert_eq!(
             got,
             vec![
@@ -565,9 +569,7 @@ mod tests {
             "[stations.radio]\nmusic = \"{}\"\ncrossfade_seconds = -1\n\n[[stations.radio.renditions]]\nmount = \"/r.mp3\"\ncodec = \"mp3\"\n\n[[stations.radio.renditions]]\nmount = \"/r.ogg\"\ncodec = \"wma\"\n\n[stations.other]\nmusic = \"/no/such/floe/dir\"\n\n[[stations.other.renditions]]\nmount = \"/r.mp3\"\ncodec = \"opus\"\nbitrate = 1000\n",
             dir.display()
         );
-        let errs = parse(&src).unwrap_err();
-        let got: Vec<(String, Option<usize>)> =
-            errs.iter().map(|e| (e.key.clone(), e.line)).collect();
+        let got = keys_and_lines(&src);
         assert_eq!(
             got,
             vec![
@@ -614,9 +616,7 @@ mod tests {
             "[stations.radio]\nmusic = \"{}\"\nlive = [\"/studio.mp3\", \"bad path\"]\ntakeover_crossfade_seconds = 11\ndead_air_seconds = -1\n",
             dir.display()
         );
-        let errs = parse(&src).unwrap_err();
-        let got: Vec<(String, Option<usize>)> =
-            errs.iter().map(|e| (e.key.clone(), e.line)).collect();
+        let got = keys_and_lines(&src);
         assert_eq!(
             got,
             vec![
