@@ -301,8 +301,8 @@ async fn handle(
                 Box::pin(serve_http(
                     router,
                     Rewind::new(buf.freeze(), stream),
-                    remote,
-                    client,
+                    Peer { client, remote },
+                    settings,
                 ))
                 .await;
                 return;
@@ -311,13 +311,15 @@ async fn handle(
     }
 }
 
+/// Serves the rest of a connection with hyper, under the same head limits as the edge
+/// (`limits.max_header_size`, `limits.header_timeout`) for every further request on it.
 async fn serve_http(
     router: axum::Router,
     io: Rewind,
-    remote: SocketAddr,
-    client: std::net::IpAddr,
+    peer: Peer,
+    settings: &crate::ServerSettings,
 ) {
-    let peer = Peer { client, remote };
+    let remote = peer.remote;
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(peer);
@@ -325,7 +327,9 @@ async fn serve_http(
         });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(settings.header_timeout)
+        // hyper's smallest buffer is 8 KiB; it also bounds a request head.
+        .max_buf_size(settings.max_header_size.max(8192))
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     if let Err(e) = conn.await {
