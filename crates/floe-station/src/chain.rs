@@ -14,8 +14,9 @@
 //!
 //! Live audio arrives from a decoding thread into a [`LiveFeed`] (a bounded queue); the station
 //! thread takes from it at the station's pace. An underrun while the source is connected is
-//! padded with silence; a queue that grows beyond [`LiveSettings::max_frames`] (a source clock
-//! faster than ours) loses its oldest audio. Nothing here reads a clock.
+//! padded with silence, which counts as silence for dead air; a queue that grows beyond
+//! [`LiveSettings::max_frames`] (a source clock faster than ours) loses its oldest audio.
+//! Nothing here reads a clock.
 
 use crate::autodj::{AutoDj, Output, TitleMark};
 use crate::track::PcmFormat;
@@ -262,7 +263,10 @@ impl LiveFeed {
         }
         if n < frames {
             if self.connected {
+                // Nothing came: as silent as silence, for dead air (a writer that keeps its
+                // end open but sends nothing falls through too).
                 self.underrun_frames += (frames - n) as u64;
+                self.silent_run += frames - n;
             }
             let f = self.settings.format;
             block.append(&AudioBlock::silence(f.rate, f.channels, frames - n));
@@ -271,19 +275,20 @@ impl LiveFeed {
     }
 }
 
-/// A live input: a [`LiveFeed`] shared with the thread that decodes the mount.
+/// A live input: a [`LiveFeed`] shared with the thread that decodes the mount (or reads a
+/// local input).
 #[derive(Debug, Clone)]
 pub struct LiveInput {
-    /// The mount.
-    pub mount: String,
+    /// The mount path; for a local input, its label (`pcm /path`, `capture hw:0`).
+    pub name: String,
     feed: Arc<Mutex<LiveFeed>>,
 }
 
 impl LiveInput {
-    /// An input for `mount` with an empty feed.
-    pub fn new(mount: String, settings: LiveSettings) -> Self {
+    /// An input named `name` (a mount path, or a local input's label) with an empty feed.
+    pub fn new(name: String, settings: LiveSettings) -> Self {
         LiveInput {
-            mount,
+            name,
             feed: Arc::new(Mutex::new(LiveFeed::new(settings))),
         }
     }
@@ -345,7 +350,7 @@ impl Input for LiveInput {
     }
 
     fn label(&self) -> String {
-        format!("live {}", self.mount)
+        format!("live {}", self.name)
     }
 }
 

@@ -1,6 +1,7 @@
 //! A station as the config file declares it (`[stations."name"]`), with defaults for every key
 //! and a validation pass that names the offending key.
 
+use crate::local::SampleFormat;
 use floe_media::Codec;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -15,6 +16,10 @@ pub const MAX_TAKEOVER_CROSSFADE_SECONDS: f64 = 10.0;
 pub const MAX_DEAD_AIR_SECONDS: f64 = 3600.0;
 /// A live input quieter than this (peak, dBFS) is silent for dead-air detection.
 pub const DEAD_AIR_DBFS: f32 = -50.0;
+/// Sample rates a local input may send (Hz).
+pub const INPUT_RATES: std::ops::RangeInclusive<u32> = 8_000..=192_000;
+/// Most channels a local input may send (they are mixed to the station's).
+pub const MAX_INPUT_CHANNELS: u16 = 8;
 /// Sample rates a station may run at.
 pub const STATION_RATES: [u32; 6] = [22_050, 24_000, 32_000, 44_100, 48_000, 96_000];
 
@@ -48,6 +53,9 @@ pub struct StationConfig {
     /// over the station while it is connected and hands back to the auto-DJ when it leaves.
     #[serde(deserialize_with = "one_or_many")]
     pub live: Vec<String>,
+    /// Local inputs (raw PCM on standard input or a FIFO, a sound card), after the live
+    /// mounts in the chain and before the auto-DJ, first first.
+    pub inputs: Vec<InputConfig>,
     /// Seconds of equal-power crossfade when a live input takes over or hands back
     /// (0: a hard cut).
     pub takeover_crossfade_seconds: f64,
@@ -88,6 +96,7 @@ impl Default for StationConfig {
             genre: String::new(),
             music: PathBuf::new(),
             live: Vec::new(),
+            inputs: Vec::new(),
             takeover_crossfade_seconds: 1.0,
             dead_air_seconds: 0.0,
             order: Order::default(),
@@ -116,6 +125,42 @@ pub struct RenditionConfig {
     /// kbit/s (ignored for FLAC and WAV); unset: the codec's default (see [`default_bitrate`]).
     pub bitrate: Option<u32>,
 }
+
+/// A local input: raw PCM from standard input or a FIFO (`pcm`), or a sound card (`capture`,
+/// in a build with the `alsa` feature). Exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputConfig {
+    /// `-` for standard input, or the path of a FIFO (made with `mkfifo`).
+    pub pcm: Option<PathBuf>,
+    /// An ALSA capture device by name, as `arecord -L` lists them (e.g. `default`,
+    /// `plughw:CARD=Device,DEV=0`).
+    pub capture: Option<String>,
+    /// The samples: `s16le`, `s32le` or `f32le`.
+    pub format: SampleFormat,
+    /// The writer's (or the device's) sample rate; resampled to the station's.
+    pub sample_rate: u32,
+    /// The writer's (or the device's) channels; mixed to the station's.
+    pub channels: u16,
+    /// The title while it plays.
+    pub title: String,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            pcm: None,
+            capture: None,
+            format: SampleFormat::S16le,
+            sample_rate: 48_000,
+            channels: 2,
+            title: "Live".into(),
+        }
+    }
+}
+
+/// True when this build can capture from a sound card (the `alsa` feature).
+pub const CAPTURE_AVAILABLE: bool = cfg!(feature = "alsa");
 
 /// `live = "/a"` or `live = ["/a", "/b"]`.
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -146,7 +191,8 @@ pub fn default_bitrate(codec: Codec) -> u32 {
 /// `crossfade_seconds` or `renditions.2.codec`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The key inside `[stations."name"]`; `renditions.N.key` for the N-th (1-based) rendition.
+    /// The key inside `[stations."name"]`; `renditions.N.key` for the N-th (1-based)
+    /// rendition, `inputs.N.key` for the N-th local input.
     pub key: String,
     /// What is wrong.
     pub message: String,
@@ -204,10 +250,19 @@ impl StationConfig {
                 p("live", format!("`{live}` is listed twice"));
             }
         }
-        if self.live.is_empty() && self.music.as_os_str().is_empty() {
+        for (i, input) in self.inputs.iter().enumerate() {
+            input_problems(
+                input,
+                &self.inputs[..i],
+                &format!("inputs.{}", i + 1),
+                &mut p,
+            );
+        }
+        if self.live.is_empty() && self.inputs.is_empty() && self.music.as_os_str().is_empty() {
             p(
                 "music",
-                "a folder or an .m3u/.pls playlist is required (or `live`, a mount)".into(),
+                "a folder or an .m3u/.pls playlist is required (or `live`, a mount, or `inputs`)"
+                    .into(),
             );
         } else if !self.music.as_os_str().is_empty() && !self.music.exists() {
             p(
@@ -226,8 +281,11 @@ impl StationConfig {
                 "dead_air_seconds",
                 format!("must be between 0 and {MAX_DEAD_AIR_SECONDS}"),
             );
-        } else if self.dead_air_seconds > 0.0 && self.live.is_empty() {
-            p("dead_air_seconds", "needs `live` (a live mount)".into());
+        } else if self.dead_air_seconds > 0.0 && self.live.is_empty() && self.inputs.is_empty() {
+            p(
+                "dead_air_seconds",
+                "needs `live` (a live mount) or `inputs`".into(),
+            );
         }
         if !(0.0..=MAX_CROSSFADE_SECONDS).contains(&self.crossfade_seconds) {
             p(
@@ -292,6 +350,80 @@ impl StationConfig {
             }
         }
         out
+    }
+}
+
+/// The problems of one local input (`key`: `inputs.N`); `before`: the station's inputs
+/// listed before it.
+fn input_problems(
+    input: &InputConfig,
+    before: &[InputConfig],
+    key: &str,
+    p: &mut impl FnMut(&str, String),
+) {
+    let k = |f: &str| format!("{key}.{f}");
+    match (&input.pcm, &input.capture) {
+        (Some(_), Some(_)) | (None, None) => p(
+            &k("pcm"),
+            "set either `pcm` (\"-\" or a FIFO) or `capture` (a sound card)".into(),
+        ),
+        (Some(path), None) => {
+            if before.iter().any(|o| o.pcm.as_ref() == Some(path)) {
+                p(&k("pcm"), format!("`{}` is listed twice", path.display()));
+            } else if path.as_os_str() != "-" {
+                use std::os::unix::fs::FileTypeExt;
+                match std::fs::metadata(path) {
+                    Err(_) => p(
+                        &k("pcm"),
+                        format!(
+                            "no such FIFO: {} (make it with `mkfifo`, or use \"-\" for standard input)",
+                            path.display()
+                        ),
+                    ),
+                    Ok(m) if !m.file_type().is_fifo() => p(
+                        &k("pcm"),
+                        format!(
+                            "{} is not a FIFO (make one with `mkfifo`, or use \"-\" for standard input)",
+                            path.display()
+                        ),
+                    ),
+                    Ok(_) => {}
+                }
+            }
+        }
+        (None, Some(device)) => {
+            if !CAPTURE_AVAILABLE {
+                p(
+                    &k("capture"),
+                    "capturing from a sound card needs a build with the `alsa` feature \
+                     (cargo build --release -p floe --features alsa)"
+                        .into(),
+                );
+            } else if device.trim().is_empty() {
+                p(
+                    &k("capture"),
+                    "a device name is required (see `arecord -L`)".into(),
+                );
+            } else if before.iter().any(|o| o.capture.as_ref() == Some(device)) {
+                p(&k("capture"), format!("`{device}` is listed twice"));
+            }
+        }
+    }
+    if !INPUT_RATES.contains(&input.sample_rate) {
+        p(
+            &k("sample_rate"),
+            format!(
+                "must be between {} and {} Hz",
+                INPUT_RATES.start(),
+                INPUT_RATES.end()
+            ),
+        );
+    }
+    if !(1..=MAX_INPUT_CHANNELS).contains(&input.channels) {
+        p(
+            &k("channels"),
+            format!("must be between 1 and {MAX_INPUT_CHANNELS}"),
+        );
     }
 }
 

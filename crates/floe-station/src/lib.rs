@@ -9,6 +9,8 @@
 //! | [`chain`] | the station's fallback chain: live inputs → auto-DJ → silence, crossfaded switches, dead air |
 //! | [`rendition`] | one encoding of the station: units with durations for the engine, titles placed on the frame that carries their first sample |
 //! | [`live`] | a live input: a listener of the mount in process decodes its stream into the chain's feed |
+//! | [`local`] | local inputs: raw PCM from standard input or a FIFO (`arecord … \| floe`), decoded into the chain's feed |
+//! | [`capture`] | sound-card capture (ALSA, the `alsa` feature) into the chain's feed |
 //! | [`station`] | the station's thread: auto-DJ → one resample per rate → one encoder per rendition → engine mounts, paced to real time |
 //!
 //! Data flow: `Playlist → OpenTrack → AutoDj (PCM at the station's rate) → Chain (live inputs
@@ -18,14 +20,16 @@
 //! driven by the caller and tested without one.
 
 pub mod autodj;
+pub mod capture;
 pub mod chain;
 pub mod config;
 pub mod live;
+pub mod local;
 pub mod playlist;
 pub mod rendition;
 pub mod station;
 pub mod track;
 
 pub use autodj::{AutoDj, AutoDjSettings, Music, Output, TitleMark};
-pub use config::{Order, RenditionConfig, StationConfig};
+pub use config::{InputConfig, Order, RenditionConfig, StationConfig};
 pub use station::{start, StationError, StationHandle, StationSpec};

@@ -71,7 +71,7 @@ pub(crate) fn spawn(
     stop: Arc<crate::station::Stop>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
-        .name(format!("floe-live {}", input.mount))
+        .name(format!("floe-live {}", input.name))
         .spawn(move || run(&engine, &input, format, &stop))
 }
 
@@ -97,7 +97,7 @@ fn run(
     format: PcmFormat,
     stop: &Arc<crate::station::Stop>,
 ) {
-    let path = input.mount.as_str();
+    let path = input.name.as_str();
     while !stop.is_set() {
         let ready = engine.mount(path).is_some_and(|m| m.is_ready());
         if !ready {

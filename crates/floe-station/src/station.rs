@@ -15,8 +15,10 @@
 //! listeners drain what the mounts hold.
 
 use crate::autodj::{AutoDj, AutoDjSettings, Music, Output};
+use crate::capture::{CaptureError, CaptureSource, OpenCapture};
 use crate::chain::{Chain, Input, LiveInput, LiveSettings, Silence};
-use crate::config::{default_bitrate, Order, StationConfig};
+use crate::config::{default_bitrate, InputConfig, Order, StationConfig};
+use crate::local::PcmSource;
 use crate::playlist::Playlist;
 use crate::rendition::{Fanout, RenditionSpec, Step};
 use floe_engine::{Engine, SourceInfo, SourceSession};
@@ -64,6 +66,16 @@ pub enum StationError {
         /// What failed.
         message: String,
     },
+    /// A local input's sound card could not be opened.
+    #[error("stations.\"{station}\".inputs[{index}].capture: {error}")]
+    Capture {
+        /// The station's key in the config.
+        station: String,
+        /// The input's place in `inputs` (1-based).
+        index: usize,
+        /// What failed.
+        error: CaptureError,
+    },
     /// The station's thread could not start or died during start-up.
     #[error("station thread: {0}")]
     Thread(String),
@@ -87,9 +99,50 @@ pub enum MusicSource {
     None,
 }
 
+/// A local input of a station (see [`crate::local`] and [`crate::capture`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalInput {
+    /// Raw PCM from standard input or a FIFO.
+    Pcm(PcmSource),
+    /// A sound card.
+    Capture(CaptureSource),
+}
+
+impl LocalInput {
+    /// The input for `[[stations."key".inputs]]` (validated: exactly one of `pcm`/`capture`).
+    pub fn from_config(c: &InputConfig) -> Self {
+        match (&c.pcm, &c.capture) {
+            (_, Some(device)) if c.pcm.is_none() => LocalInput::Capture(CaptureSource {
+                device: device.clone(),
+                sample: c.format,
+                rate: c.sample_rate,
+                channels: c.channels,
+                title: c.title.clone(),
+            }),
+            (pcm, _) => LocalInput::Pcm(PcmSource {
+                path: pcm.as_ref().filter(|p| p.as_os_str() != "-").cloned(),
+                sample: c.format,
+                rate: c.sample_rate,
+                channels: c.channels,
+                title: c.title.clone(),
+            }),
+        }
+    }
+
+    /// For logs and the chain's labels.
+    pub fn label(&self) -> String {
+        match self {
+            LocalInput::Pcm(p) => p.label(),
+            LocalInput::Capture(c) => c.label(),
+        }
+    }
+}
+
 /// Everything a station needs to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationSpec {
+    /// The station's key in the config (`[stations."key"]`), for error messages.
+    pub key: String,
     /// Stream name.
     pub name: String,
     /// Stream description.
@@ -100,6 +153,8 @@ pub struct StationSpec {
     pub music: MusicSource,
     /// Live mounts that take over the station while a source feeds them, first first.
     pub live: Vec<String>,
+    /// Local inputs, after the live mounts in the chain, first first.
+    pub inputs: Vec<LocalInput>,
     /// Frames of the equal-power crossfade at a switch between inputs (0: a hard cut).
     pub takeover_crossfade_frames: usize,
     /// Seconds of silence on a live input after which it falls through (0: never).
@@ -132,7 +187,17 @@ impl StationSpec {
                 })
             })
             .collect::<Result<Vec<_>, StationError>>()?;
+        if !crate::config::CAPTURE_AVAILABLE {
+            if let Some(i) = c.inputs.iter().position(|i| i.capture.is_some()) {
+                return Err(StationError::Capture {
+                    station: key.to_string(),
+                    index: i + 1,
+                    error: CaptureError::NotBuilt,
+                });
+            }
+        }
         Ok(StationSpec {
+            key: key.to_string(),
             name: c.display_name(key),
             description: c.description.clone(),
             genre: c.genre.clone(),
@@ -146,6 +211,7 @@ impl StationSpec {
                 }
             },
             live: c.live.clone(),
+            inputs: c.inputs.iter().map(LocalInput::from_config).collect(),
             takeover_crossfade_frames: (c.takeover_crossfade_seconds.max(0.0)
                 * f64::from(c.sample_rate))
             .round() as usize,
@@ -166,11 +232,13 @@ impl StationSpec {
         let mut autodj = AutoDjSettings::from_config("demo", &c);
         autodj.station = "Floe Demo".into();
         StationSpec {
+            key: "demo".into(),
             name: "Floe Demo".into(),
             description: "Music Floe synthesises itself".into(),
             genre: "Ambient".into(),
             music: MusicSource::Demo,
             live: Vec::new(),
+            inputs: Vec::new(),
             takeover_crossfade_frames: 0,
             dead_air_seconds: 0.0,
             jingles: None,
@@ -211,7 +279,8 @@ impl StationSpec {
         Some(AutoDj::new(self.autodj.clone(), music, jingles))
     }
 
-    /// The live inputs (feeds empty until their threads run).
+    /// The live inputs, the live mounts' then the local inputs' (feeds empty until their
+    /// threads run).
     pub fn live_inputs(&self) -> Vec<LiveInput> {
         let settings = LiveSettings::new(
             self.autodj.format,
@@ -220,11 +289,14 @@ impl StationSpec {
         );
         self.live
             .iter()
-            .map(|m| LiveInput::new(m.clone(), settings))
+            .cloned()
+            .chain(self.inputs.iter().map(LocalInput::label))
+            .map(|name| LiveInput::new(name, settings))
             .collect()
     }
 
-    /// The chain: `live` inputs, the auto-DJ, silence titled with the station's name.
+    /// The chain: `live` inputs (mounts, then local inputs), the auto-DJ, silence titled with
+    /// the station's name.
     pub fn chain(&self, live: &[LiveInput]) -> Chain {
         let mut inputs: Vec<Box<dyn Input>> = Vec::new();
         for l in live {
@@ -296,6 +368,7 @@ pub(crate) struct Stop {
 }
 
 impl Stop {
+    /// True once stopped.
     pub(crate) fn is_set(&self) -> bool {
         *self.stopped.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -310,7 +383,8 @@ impl Stop {
         *guard
     }
 
-    fn set(&self) {
+    /// Stops: wakes every sleeper.
+    pub(crate) fn set(&self) {
         *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.wake.notify_all();
     }
@@ -367,9 +441,9 @@ pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, St
         .spawn({
             let stop = stop.clone();
             move || match open(&engine, &spec) {
-                Ok((fanout, sessions)) => {
+                Ok((fanout, sessions, captures)) => {
                     let _ = ready_tx.send(Ok(()));
-                    run(&engine, &spec, fanout, sessions, &stop);
+                    run(&engine, &spec, fanout, sessions, captures, &stop);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -390,12 +464,26 @@ pub fn start(engine: Arc<Engine>, spec: StationSpec) -> Result<StationHandle, St
     }
 }
 
-/// Builds the encoders (on the station's thread: Vorbis encoders must stay on theirs) and
-/// takes the mounts.
+/// The sound cards of a station, opened, by their place in `spec.inputs`.
+type Captures = Vec<(usize, OpenCapture)>;
+
+/// Opens the sound cards, builds the encoders (on the station's thread: Vorbis encoders must
+/// stay on theirs) and takes the mounts.
 fn open(
     engine: &Arc<Engine>,
     spec: &StationSpec,
-) -> Result<(Fanout, Vec<SourceSession>), StationError> {
+) -> Result<(Fanout, Vec<SourceSession>, Captures), StationError> {
+    let mut captures = Vec::new();
+    for (i, input) in spec.inputs.iter().enumerate() {
+        if let LocalInput::Capture(c) = input {
+            let open = crate::capture::open(c).map_err(|error| StationError::Capture {
+                station: spec.key.clone(),
+                index: i + 1,
+                error,
+            })?;
+            captures.push((i, open));
+        }
+    }
     let fmt = spec.autodj.format;
     let fanout = Fanout::new(&spec.renditions, fmt.rate, fmt.channels)
         .map_err(|(mount, message)| StationError::Encoder { mount, message })?;
@@ -446,7 +534,7 @@ fn open(
         mounts = ?spec.renditions.iter().map(|r| format!("{} ({} {}k)", r.mount, r.codec.name(), r.bitrate_kbps)).collect::<Vec<_>>(),
         "station started"
     );
-    Ok((fanout, sessions))
+    Ok((fanout, sessions, captures))
 }
 
 fn run(
@@ -454,16 +542,39 @@ fn run(
     spec: &StationSpec,
     mut fanout: Fanout,
     mut sessions: Vec<SourceSession>,
+    captures: Captures,
     stop: &Arc<Stop>,
 ) {
     let fmt = spec.autodj.format;
     let live = spec.live_inputs();
+    let (mounts, locals) = live.split_at(spec.live.len());
     let mut threads = Vec::new();
-    for input in &live {
+    for input in mounts {
         match crate::live::spawn(engine.clone(), input.clone(), fmt, stop.clone()) {
             Ok(t) => threads.push(t),
             Err(e) => {
-                tracing::error!(mount = %input.mount, error = %e, "cannot start a live input")
+                tracing::error!(mount = %input.name, error = %e, "cannot start a live input")
+            }
+        }
+    }
+    let mut captures = captures.into_iter();
+    for (local, input) in spec.inputs.iter().zip(locals) {
+        let started = match local {
+            LocalInput::Pcm(source) => {
+                crate::local::spawn_pcm(input.clone(), source.clone(), fmt, stop.clone())
+            }
+            LocalInput::Capture(_) => match captures.next() {
+                Some((_, open)) => {
+                    crate::capture::spawn(open, input.clone(), fmt, stop.clone()).map(Some)
+                }
+                None => Ok(None),
+            },
+        };
+        match started {
+            Ok(Some(t)) => threads.push(t),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(input = %input.name, error = %e, "cannot start a local input")
             }
         }
     }
