@@ -670,6 +670,27 @@ mod tests {
     }
 
     #[test]
+    fn a_connected_input_that_sends_nothing_is_dead_air_too() {
+        let live = LiveInput::new("/studio".into(), settings(300, 0));
+        let mut c = chain(&live, 0);
+        live.feed().connect("Live".into());
+        live.feed().push(&block(0.5, 100));
+        assert!(c.next(100).block.samples.iter().all(|&s| s == 0.5));
+        assert_eq!(c.current(), 0);
+        // Nothing more comes: padded with silence, 300 frames of it are dead air.
+        let out = c.next(300);
+        assert!(out.block.samples.iter().all(|&s| s == 0.0));
+        assert_eq!(live.feed().underrun_frames, 300);
+        let out = c.next(100);
+        assert_eq!(c.current(), 1, "falls through to the auto-DJ");
+        assert!(out.block.samples.iter().all(|&s| s == 0.25));
+        // The writer sends sound again: back on the air after the prebuffer.
+        live.feed().push(&block(0.5, 150));
+        c.next(50);
+        assert_eq!(c.current(), 0);
+    }
+
+    #[test]
     fn titles_set_on_the_live_mount_follow_the_audio() {
         let live = LiveInput::new("/studio".into(), settings(0, 0));
         let mut c = chain(&live, 0);

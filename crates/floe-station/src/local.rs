@@ -501,4 +501,76 @@ mod tests {
         frames += c.flush().frames();
         assert_eq!(frames, 4410);
     }
+
+    /// Polls `f` every 10 ms for up to 10 s.
+    fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        for _ in 0..1000 {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn a_fifo_connects_at_its_writer_disconnects_at_its_end_and_reopens_for_the_next() {
+        use crate::chain::LiveSettings;
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("floe-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("in.fifo");
+        let _ = std::fs::remove_file(&path);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let station = PcmFormat {
+            rate: 48_000,
+            channels: 2,
+        };
+        let input = LiveInput::new("pcm".into(), LiveSettings::new(station, 0.0, 0));
+        let source = PcmSource {
+            path: Some(path.clone()),
+            sample: SampleFormat::S16le,
+            rate: 48_000,
+            channels: 1,
+            title: "Line in".into(),
+        };
+        let stop = Arc::new(crate::station::Stop::default());
+        let thread = spawn_pcm(input.clone(), source, station, stop.clone())
+            .expect("spawn")
+            .expect("a FIFO's thread is joinable");
+        // No writer yet: not connected.
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!input.feed().connected());
+        for round in 0..2 {
+            // Opening for writing waits for the reader, which keeps the FIFO open.
+            let mut writer = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .expect("open the FIFO for writing");
+            // 0.1 s of mono 0.5 (0x4000), and half a frame more.
+            let mut bytes: Vec<u8> = [0x00u8, 0x40].repeat(4800);
+            bytes.push(0x00);
+            writer.write_all(&bytes).expect("write");
+            assert!(
+                eventually(|| input.feed().connected() && input.feed().buffered() >= 4800),
+                "round {round}: the writer's audio did not arrive"
+            );
+            drop(writer);
+            assert!(
+                eventually(|| !input.feed().connected()),
+                "round {round}: still connected after the writer left"
+            );
+            // Mono to stereo: both channels carry the samples.
+            let mut chain = crate::chain::Chain::new(station, vec![Box::new(input.clone())], 0);
+            let out = chain.next(4800);
+            assert!(out.block.samples.iter().all(|&s| s == 0.5), "round {round}");
+        }
+        stop.set();
+        thread.join().expect("join");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
