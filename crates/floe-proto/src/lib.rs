@@ -5,10 +5,14 @@
 //! - [`chunked`]: an incremental decoder for chunked transfer coding (chunked PUT sources).
 //! - [`auth`]: HTTP Basic credentials and constant-time comparison.
 //! - [`query`]: query strings with percent-decoding and the `charset` parameter Icecast honours.
+//! - [`range`]: `Range`, `If-Range` and the other conditional headers, `multipart/byteranges`.
 //! - [`icy`]: ICY metadata blocks (`StreamTitle='…';`), byte-exact as Icecast writes them.
 //! - [`shoutcast`]: the SHOUTcast v1 source handshake (password line, `icy-*` lines).
 //! - [`frame`]: frame and page sync for MP3, ADTS AAC, Ogg and WebM, so listeners join at a boundary.
 //! - [`playlist`]: `.m3u`, `.pls`, `.xspf` and `.vclt` writers.
+//! - [`hls`]: HLS master and media playlists (LL-HLS parts, hints, delta updates) and the
+//!   `_HLS_msn`/`_HLS_part`/`_HLS_skip` directives.
+//! - [`dash`]: MPEG-DASH MPDs, live and on-demand, with `SegmentTemplate` and `UTCTiming`.
 //! - [`xml`]: escaping for the XML that the admin interface writes.
 //! - [`sse`]: Server-Sent Events framing.
 //! - [`accesslog`]: Icecast's access-log line (Apache combined plus duration).
@@ -18,11 +22,14 @@
 pub mod accesslog;
 pub mod auth;
 pub mod chunked;
+pub mod dash;
 pub mod frame;
 pub mod head;
+pub mod hls;
 pub mod icy;
 pub mod playlist;
 pub mod query;
+pub mod range;
 pub mod shoutcast;
 pub mod sse;
 pub mod xml;
