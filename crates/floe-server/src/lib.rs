@@ -10,6 +10,7 @@
 //! - [`http`]: admin, status pages, the JSON API, playlists, Server-Sent Events, the web page.
 //! - [`access`]: the access log (Icecast's format) and client addresses behind trusted proxies.
 //! - [`auth`]: credential checks.
+//! - [`subsonic`]: the Subsonic / OpenSubsonic API under `/rest/`.
 
 pub mod access;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod ingest;
 pub mod listen;
 pub mod settings;
+pub mod subsonic;
 
 pub use edge::run;
 pub use settings::ServerSettings;
