@@ -294,6 +294,35 @@ impl Decoder {
         self.bad_packets
     }
 
+    /// Seeks so that decoding resumes at or before `secs` seconds (symphonia's accurate seek).
+    ///
+    /// Returns the time, in seconds, of the first sample the next [`Decoder::next_block`]
+    /// returns; the caller drops the audio between it and `secs` to be sample-exact. A position
+    /// past the end is an error.
+    pub fn seek(&mut self, secs: f64) -> Result<f64, DecodeError> {
+        use symphonia::core::formats::{SeekMode, SeekTo};
+        guarded(|| {
+            let time = symphonia::core::units::Time::try_from_secs_f64(secs.max(0.0))
+                .ok_or_else(|| DecodeError::Malformed(format!("cannot seek to {secs} s")))?;
+            let to = SeekTo::Time {
+                time,
+                track_id: Some(self.track_id),
+            };
+            let seeked = self.format.seek(SeekMode::Accurate, to)?;
+            self.decoder.reset();
+            self.ended = false;
+            let time_base = self
+                .format
+                .tracks()
+                .iter()
+                .find(|t| t.id == seeked.track_id)
+                .and_then(|t| t.time_base);
+            Ok(time_base
+                .and_then(|tb| tb.calc_time(seeked.actual_ts))
+                .map_or(secs, |t| t.as_secs_f64()))
+        })
+    }
+
     /// The next block of decoded audio, or `Ok(None)` at the end of the stream.
     ///
     /// Blocks carry their own rate and channel count, which may change mid-stream (chained Ogg).

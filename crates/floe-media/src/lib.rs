@@ -12,6 +12,7 @@
 //! | [`stream`] | [`stream::StreamEncoder`]: an encoder and its muxer together: PCM in, playable byte chunks out |
 //! | [`loudness`] | EBU R128 integrated loudness, gain to a target, ReplayGain fallback |
 //! | [`mix`] | equal-power crossfade, gapless concatenation |
+//! | [`transcode`] | [`transcode::Transcoder`]: a file to another format on demand (offset, exact length for CBR) |
 //! | [`synth`] | the demo station's music: deterministic generated pieces with titles |
 //!
 //! Sample conventions: samples are `f32` in `[-1.0, 1.0]`, interleaved (`L R L R ...`); a
@@ -27,6 +28,7 @@ pub mod pcm;
 pub mod resample;
 pub mod stream;
 pub mod synth;
+pub mod transcode;
 
 pub use decode::{DecodeError, Decoder, Tags};
 pub use encode::{Codec, CodecInfo, EncodeError, Encoder, Packet};
