@@ -5,5 +5,9 @@
 //!   track configuration (pure).
 //! - [`segmenter`]: access units to CMAF parts and segments (and MPEG-TS segments), the DVR
 //!   window, discontinuities, program date times, titles (pure, time passed in).
+//! - [`playlist`]: LL-HLS, TS and master playlists and the DASH MPD, written from a
+//!   segmenter's state (pure).
+
 pub mod access;
+pub mod playlist;
 pub mod segmenter;
