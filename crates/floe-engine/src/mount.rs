@@ -189,6 +189,23 @@ pub struct MountCounters {
     pub bytes_in: AtomicU64,
     /// Bytes sent to listeners.
     pub bytes_out: AtomicU64,
+    /// Sessions of Floe's own in-process readers (the HLS segmenter) among `listeners`: left
+    /// out of the figures status pages show.
+    pub internal_listeners: AtomicUsize,
+    /// HLS/DASH sessions (derived from segment requests), added to the figures status pages
+    /// show.
+    pub segment_listeners: AtomicUsize,
+}
+
+impl MountCounters {
+    /// Listeners as status pages count them: connected listeners other than Floe's own readers,
+    /// plus HLS/DASH sessions.
+    pub fn audience(&self) -> usize {
+        self.listeners
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.internal_listeners.load(Ordering::Relaxed))
+            + self.segment_listeners.load(Ordering::Relaxed)
+    }
 }
 
 /// A mount point: what a listener asks for.
@@ -381,8 +398,8 @@ impl Mount {
             audio: st.audio,
             stream_start: st.stream_start,
             meta: st.ring.marks.back().map(|(_, m)| m.clone()),
-            listeners: c.listeners.load(Ordering::Relaxed),
-            peak: c.peak.load(Ordering::Relaxed),
+            listeners: c.audience(),
+            peak: c.peak.load(Ordering::Relaxed).max(c.audience()),
             connections: c.connections.load(Ordering::Relaxed),
             slow_listeners: c.slow_listeners.load(Ordering::Relaxed),
             source_connections: c.source_connections.load(Ordering::Relaxed),
@@ -409,7 +426,9 @@ impl Mount {
         let n = map.len();
         drop(map);
         self.counters.listeners.store(n, Ordering::Relaxed);
-        self.counters.peak.fetch_max(n, Ordering::Relaxed);
+        self.counters
+            .peak
+            .fetch_max(self.counters.audience(), Ordering::Relaxed);
         n
     }
 
