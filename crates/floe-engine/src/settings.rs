@@ -49,6 +49,8 @@ pub struct MountSettings {
     pub url: Option<String>,
     /// Leave the mount out of public listings (`/status-json.xsl`, `/api/v1/mounts`, 7.html).
     pub hidden: Option<bool>,
+    /// Offer the mount over HLS and DASH (segmented by Floe; see the `[hls]` section).
+    pub hls: Option<bool>,
 }
 
 impl MountSettings {
@@ -73,7 +75,8 @@ impl MountSettings {
             description,
             genre,
             url,
-            hidden
+            hidden,
+            hls
         )
     }
 
@@ -99,6 +102,7 @@ impl MountSettings {
             genre: self.genre.clone(),
             url: self.url.clone(),
             hidden: self.hidden.unwrap_or(false),
+            hls: self.hls.unwrap_or(true),
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct MountPolicy {
     pub genre: Option<String>,
     pub url: Option<String>,
     pub hidden: bool,
+    /// Offered over HLS and DASH.
+    pub hls: bool,
 }
 
 /// Engine-wide limits and the mount table.
