@@ -11,6 +11,7 @@
 //! - [`access`]: the access log (Icecast's format) and client addresses behind trusted proxies.
 //! - [`auth`]: credential checks.
 //! - [`subsonic`]: the Subsonic / OpenSubsonic API under `/rest/`.
+//! - [`pcm`]: the PCM tap (a mount decoded once, fanned out as 16-bit PCM) and its sessions.
 
 pub mod access;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod edge;
 pub mod http;
 pub mod ingest;
 pub mod listen;
+pub mod pcm;
 pub mod settings;
 pub mod subsonic;
 
@@ -41,6 +43,8 @@ pub struct AppState {
     pub access_log: access::AccessLog,
     /// Set once the server is shutting down.
     pub shutdown: Shutdown,
+    /// PCM taps and SSE/WebSocket sessions.
+    pub pcm: Arc<pcm::PcmService>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             engine,
+            pcm: Arc::new(pcm::PcmService::new(settings.pcm.clone())),
             settings: Arc::new(settings),
             access_log,
             shutdown: Shutdown::default(),

@@ -53,6 +53,8 @@ pub struct ServerSettings {
     pub access_log: Option<PathBuf>,
     /// Time allowed for connections to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Limits of PCM delivery (WAV, L16, SSE and WebSocket audio).
+    pub pcm: crate::pcm::PcmSettings,
 }
 
 impl ServerSettings {
@@ -72,6 +74,7 @@ impl ServerSettings {
             trusted_proxies: Vec::new(),
             access_log: None,
             shutdown_grace: Duration::from_secs(2),
+            pcm: crate::pcm::PcmSettings::default(),
         }
     }
 }

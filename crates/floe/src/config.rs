@@ -28,6 +28,58 @@ pub struct Config {
     /// Auto-DJ stations, by name: `[stations."name"]`.
     pub stations: BTreeMap<String, StationConfig>,
     pub demo: DemoSection,
+    pub pcm: PcmSection,
+}
+
+/// PCM delivery: endless WAV, raw L16, SSE and WebSocket audio (`[pcm]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PcmSection {
+    /// Seconds of decoded audio each decoded mount keeps for bursts and resumes.
+    pub window_seconds: u64,
+    /// Milliseconds of audio a new WAV/L16/SSE/WebSocket client gets at once.
+    pub burst_ms: u64,
+    /// Seconds a client may fall behind before it is dropped.
+    pub max_lag_seconds: u64,
+    /// Seconds a new client waits for the first decoded audio.
+    pub start_timeout_seconds: u64,
+    /// Mounts decoded at once.
+    pub max_decoders: usize,
+    /// SSE/WebSocket sessions open at once.
+    pub max_sessions: usize,
+    /// Seconds a session with no stream connected stays open.
+    pub session_idle_seconds: u64,
+}
+
+impl Default for PcmSection {
+    fn default() -> Self {
+        let d = floe_server::pcm::PcmSettings::default();
+        PcmSection {
+            window_seconds: d.window.as_secs(),
+            burst_ms: d.burst.as_millis() as u64,
+            max_lag_seconds: d.max_lag.as_secs(),
+            start_timeout_seconds: d.start_timeout.as_secs(),
+            max_decoders: d.max_taps,
+            max_sessions: d.max_sessions,
+            session_idle_seconds: d.session_idle.as_secs(),
+        }
+    }
+}
+
+impl PcmSection {
+    /// The server's settings.
+    pub fn settings(&self) -> floe_server::pcm::PcmSettings {
+        use std::time::Duration;
+        floe_server::pcm::PcmSettings {
+            window: Duration::from_secs(self.window_seconds),
+            burst: Duration::from_millis(self.burst_ms),
+            max_lag: Duration::from_secs(self.max_lag_seconds),
+            start_timeout: Duration::from_secs(self.start_timeout_seconds),
+            max_taps: self.max_decoders,
+            max_sessions: self.max_sessions,
+            session_idle: Duration::from_secs(self.session_idle_seconds),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -329,6 +381,22 @@ impl Config {
                 message,
             });
         };
+        if self.pcm.window_seconds == 0 {
+            err("pcm", "window_seconds", "must be at least 1".into());
+        }
+        if self.pcm.max_lag_seconds == 0 || self.pcm.max_lag_seconds > self.pcm.window_seconds {
+            err(
+                "pcm",
+                "max_lag_seconds",
+                format!(
+                    "must be between 1 and window_seconds ({})",
+                    self.pcm.window_seconds
+                ),
+            );
+        }
+        if self.pcm.max_decoders == 0 {
+            err("pcm", "max_decoders", "must be at least 1".into());
+        }
         if self.server.listen.parse::<SocketAddr>().is_err() {
             err(
                 "server",

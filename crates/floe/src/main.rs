@@ -190,6 +190,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             .collect(),
         access_log: cfg.access_log(),
         shutdown_grace: Duration::from_secs(cfg.limits.shutdown_grace),
+        pcm: cfg.pcm.settings(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -51,6 +51,14 @@ pub struct MountJson {
     pub stream_url: String,
     /// Absolute playlist URLs by kind (`m3u`, `pls`, `xspf`, `vclt`).
     pub playlists: BTreeMap<&'static str, String>,
+    /// Endless 16-bit WAV of the mount, decoded in Floe.
+    pub wav_url: String,
+    /// Raw `audio/L16` (big-endian 16-bit PCM) of the mount.
+    pub pcm_url: String,
+    /// The mount's PCM over Server-Sent Events (base64 `audio` events).
+    pub sse_url: String,
+    /// The mount's PCM over WebSocket (binary frames), `ws://` or `wss://`.
+    pub ws_url: String,
 }
 
 impl MountJson {
@@ -76,6 +84,10 @@ impl MountJson {
             title: v.title().map(str::to_string),
             artist: v.artist().map(str::to_string),
             stream_start: v.stream_start().map(dates::rfc3339),
+            wav_url: super::pcm::url(&ctx.base_url, v.path(), super::pcm::Shape::Wav),
+            pcm_url: super::pcm::url(&ctx.base_url, v.path(), super::pcm::Shape::L16),
+            sse_url: super::sessions::sse_url(&ctx.base_url, v.path()),
+            ws_url: super::sessions::ws_url(&ctx.base_url, v.path()),
             stream_url,
             playlists,
         }

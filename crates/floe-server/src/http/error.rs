@@ -41,6 +41,9 @@ pub enum HttpError {
     /// A bug on our side (logged where it happened).
     #[error("Internal server error")]
     Internal,
+    /// PCM delivery (WAV, L16, SSE/WebSocket audio and sessions) failed.
+    #[error("{0}")]
+    Pcm(crate::pcm::PcmError),
 }
 
 /// The body shape an error is written in.
@@ -67,6 +70,17 @@ impl HttpError {
             | HttpError::DestinationNotFound
             | HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            HttpError::Pcm(e) => {
+                use crate::pcm::PcmError as P;
+                match e {
+                    P::NoMount(_) | P::NoSession(_) => StatusCode::NOT_FOUND,
+                    P::UnsupportedCodec(_) | P::BadBody(_) => StatusCode::BAD_REQUEST,
+                    P::TooManyTaps(_) | P::TooManySessions(_) | P::NoAudio { .. } => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                    P::TooSlow(_) => StatusCode::GONE,
+                }
+            }
         }
     }
 

@@ -12,6 +12,8 @@
 //! - [`status`]: `/status-json.xsl`, SHOUTcast's `/7.html` and `/stats`.
 //! - [`api`]: the JSON API under `/api/v1/`.
 //! - [`events`]: `/api/v1/events` (Server-Sent Events) and the listener-count ticker.
+//! - [`pcm`]: endless WAV and `audio/L16` under `/api/v1/pcm/`.
+//! - [`sessions`]: audio over Server-Sent Events and WebSocket, and `/api/v1/sessions`.
 //! - [`playlist`]: `.m3u`, `.pls`, `.xspf` and `.vclt` for every mount.
 //! - [`web`]: the page at `/`.
 //!
@@ -24,8 +26,10 @@ pub mod dates;
 pub mod document;
 pub mod error;
 pub mod events;
+pub mod pcm;
 pub mod playlist;
 pub mod request;
+pub mod sessions;
 pub mod status;
 pub mod view;
 pub mod web;
@@ -81,6 +85,7 @@ pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/", get(web::index))
         .route("/web/{file}", get(web::asset))
+        .route("/web/vendor/{file}", get(web::vendor))
         .route("/admin", get(admin::home))
         .route("/admin/", get(admin::home))
         .route(
@@ -96,6 +101,16 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/api/v1/mounts/{*path}", get(api::mount))
         .route("/api/v1/nowplaying", get(api::now_playing))
         .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/pcm/{*path}", get(pcm::stream))
+        .route("/api/v1/sse/{*mount}", get(sessions::mount_stream))
+        .route("/api/v1/ws/{*mount}", get(sessions::mount_ws))
+        .route("/api/v1/sessions", axum::routing::post(sessions::create))
+        .route(
+            "/api/v1/sessions/{id}",
+            axum::routing::delete(sessions::delete),
+        )
+        .route("/api/v1/sessions/{id}/stream", get(sessions::session_stream))
+        .route("/api/v1/sessions/{id}/ws", get(sessions::session_ws))
         .fallback(fallback)
         .layer(middleware::from_fn(common_headers))
         .layer(middleware::from_fn_with_state(state.clone(), access_log))

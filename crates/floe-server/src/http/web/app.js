@@ -1,85 +1,525 @@
-// Floe's page: the mount list from /api/v1/mounts, kept current by /api/v1/events.
+// Floe's web player: stations and mounts from /api/v1/mounts, kept current by /api/v1/events,
+// played through the transport the listener picks (or the best one the browser has).
+//
+// Transports and how each is played:
+//   hls   hls.js over Media Source Extensions (low-latency mode), from the mount's `hls_url`
+//   dash  dash.js over MSE, from `dash_url`
+//   plain the mount's own stream in <audio> (`stream_url`)
+//   wav   the endless WAV in <audio> (`wav_url`)
+//   ws    PCM over WebSocket (`ws_url`), scheduled with Web Audio
+//   sse   PCM over Server-Sent Events (`sse_url`), scheduled with Web Audio
+// "auto" picks hls.js when the mount has HLS and the browser has MSE, else native HLS (Safari
+// on iOS, which has no MSE), else the plain stream. hls.js comes first even where the browser
+// plays HLS natively (Chromium does): it is the tested path, and it reports the program date
+// time of the playing position, which the latency figure needs.
+//
+// For tests: window.floePlayer = { transport, mount, errors, currentTime(), latency(),
+// frequency(), play(path, transport), stop() }.
 "use strict";
 
-const list = document.getElementById("mounts");
+const stationsEl = document.getElementById("stations");
 const empty = document.getElementById("empty");
-const template = document.getElementById("mount-template");
+const stationTemplate = document.getElementById("station-template");
+const mountTemplate = document.getElementById("mount-template");
 const audio = document.getElementById("audio");
 const volume = document.getElementById("volume");
+const transportSelect = document.getElementById("transport");
 const playing = document.getElementById("playing");
+const playingDetail = document.getElementById("playing-detail");
+const latencyOut = document.getElementById("latency");
+const stopButton = document.getElementById("stop");
 const connection = document.getElementById("connection");
+
+const TRANSPORT_NAMES = {
+  hls: "HLS",
+  dash: "DASH",
+  plain: "plain stream",
+  wav: "WAV",
+  ws: "WebSocket",
+  sse: "Server-Sent Events",
+};
+// Audio a PCM transport asks the server for on connect, and how far ahead of the clock it keeps
+// its schedule: small for low latency, enough to ride over a late packet.
+const PCM_BURST_MS = 250;
+const PCM_LEAD_S = 0.12;
+const PCM_MAX_AHEAD_S = 1.0;
 
 // path -> { data, element }
 const mounts = new Map();
-let current = null; // path being played
+
+const player = {
+  transport: null, // the transport actually playing
+  mount: null, // its path
+  errors: [],
+  session: null, // the running transport's object, with stop(), currentTime(), latency()
+  currentTime() {
+    return this.session ? this.session.currentTime() : 0;
+  },
+  latency() {
+    return this.session ? this.session.latency() : null;
+  },
+  frequency() {
+    return dominantFrequency();
+  },
+  play(path, transport) {
+    if (transport) transportSelect.value = transport;
+    return start(path);
+  },
+  stop() {
+    stop();
+  },
+};
+window.floePlayer = player;
 
 function text(el, value) {
   el.textContent = value == null ? "" : String(value);
+}
+
+function fail(message) {
+  player.errors.push(message);
+  text(playingDetail, message);
+  playingDetail.classList.add("error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web Audio: one context for everything, so the volume and the analyser cover every transport.
+
+let ctx = null;
+let gain = null;
+let analyser = null;
+let elementSource = null;
+
+function audioContext() {
+  if (!ctx) {
+    ctx = new AudioContext({ latencyHint: "interactive" });
+    gain = ctx.createGain();
+    analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    gain.connect(analyser);
+    analyser.connect(ctx.destination);
+    gain.gain.value = Number(volume.value);
+  }
+  if (ctx.state === "suspended") ctx.resume().catch(() => {});
+  return ctx;
+}
+
+function routeElement() {
+  audioContext();
+  if (!elementSource) {
+    elementSource = ctx.createMediaElementSource(audio);
+    elementSource.connect(gain);
+  }
+}
+
+// The strongest frequency the analyser sees now, in Hz (null when silent or not playing).
+function dominantFrequency() {
+  if (!analyser) return null;
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let best = 0;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+  if (!isFinite(bins[best]) || bins[best] < -90) return null;
+  return (best * ctx.sampleRate) / analyser.fftSize;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transports on the <audio> element.
+
+function elementTransport(kind, url, setup) {
+  routeElement();
+  const session = {
+    kind,
+    teardown: null,
+    latencyFn: () => bufferedAhead(),
+    currentTime: () => audio.currentTime,
+    latency() {
+      return session.latencyFn();
+    },
+    stop() {
+      if (session.teardown) session.teardown();
+      audio.pause();
+      audio.removeAttribute("src");
+      audio.load();
+    },
+  };
+  if (setup) {
+    setup(session, url);
+  } else {
+    audio.src = url;
+  }
+  audio.play().catch((err) => fail("cannot play: " + err.message));
+  return session;
+}
+
+function bufferedAhead() {
+  const b = audio.buffered;
+  if (!b.length) return null;
+  return Math.max(0, b.end(b.length - 1) - audio.currentTime);
+}
+
+function setupHls(session, url) {
+  if (!window.Hls || !Hls.isSupported()) {
+    if (audio.canPlayType("application/vnd.apple.mpegurl")) {
+      audio.src = url; // native HLS: no program date time to measure with
+      return;
+    }
+    throw new Error("this browser has neither Media Source Extensions nor native HLS");
+  }
+  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
+  hls.on(Hls.Events.ERROR, (_, data) => {
+    if (data.fatal) fail("HLS: " + data.type + " " + data.details);
+  });
+  hls.loadSource(url);
+  hls.attachMedia(audio);
+  session.teardown = () => hls.destroy();
+  session.latencyFn = () => {
+    const date = hls.playingDate;
+    if (date) return Math.max(0, (Date.now() - date.getTime()) / 1000);
+    return hls.latency || null;
+  };
+}
+
+function setupDash(session, url) {
+  if (!window.dashjs) throw new Error("dash.js is not loaded");
+  const dash = dashjs.MediaPlayer().create();
+  dash.updateSettings({
+    streaming: { delay: { liveDelayFragmentCount: 3 } },
+  });
+  dash.on(dashjs.MediaPlayer.events.ERROR, (e) => {
+    const err = e && e.error;
+    fail("DASH: " + (err && err.message ? err.message : JSON.stringify(err)));
+  });
+  dash.initialize(audio, url, true);
+  session.teardown = () => dash.reset();
+  session.latencyFn = () => {
+    const l = dash.getCurrentLiveLatency();
+    return isFinite(l) && l > 0 ? l : bufferedAhead();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PCM transports: chunks of 16-bit samples scheduled back to back on the audio clock.
+
+class PcmScheduler {
+  constructor() {
+    this.format = null;
+    this.nextAt = 0; // context time at which the next chunk starts
+    this.queue = []; // { at, end, ts, serverTime } of scheduled chunks, oldest first
+    this.firstTs = null;
+    this.nodes = new Set();
+  }
+
+  setFormat(format) {
+    if (format.encoding && format.encoding !== "s16le") {
+      throw new Error("unexpected PCM encoding " + format.encoding);
+    }
+    this.format = format;
+  }
+
+  // Schedules one chunk: `samples` an Int16Array of interleaved samples.
+  push(samples, ts, serverTime) {
+    const f = this.format;
+    if (!f) return;
+    const c = audioContext();
+    const channels = f.channels;
+    const frames = Math.floor(samples.length / channels);
+    if (frames === 0) return;
+    const now = c.currentTime;
+    if (this.nextAt < now + 0.01) {
+      this.nextAt = now + PCM_LEAD_S; // start, or recover from an underrun
+    } else if (this.nextAt > now + PCM_MAX_AHEAD_S) {
+      return; // far ahead of the clock (a burst larger than wanted): drop to stay live
+    }
+    const buffer = c.createBuffer(channels, frames, f.rate);
+    for (let ch = 0; ch < channels; ch++) {
+      const out = buffer.getChannelData(ch);
+      for (let i = 0, j = ch; i < frames; i++, j += channels) out[i] = samples[j] / 32768;
+    }
+    const node = c.createBufferSource();
+    node.buffer = buffer;
+    node.connect(gain);
+    node.start(this.nextAt);
+    this.nodes.add(node);
+    node.onended = () => this.nodes.delete(node);
+    if (this.firstTs === null) this.firstTs = ts;
+    this.queue.push({ at: this.nextAt, end: this.nextAt + buffer.duration, ts, serverTime });
+    this.nextAt += buffer.duration;
+    while (this.queue.length > 1 && this.queue[1].at <= now) this.queue.shift();
+  }
+
+  // The chunk under the play head, and how far into it the head is (s).
+  playingChunk() {
+    if (!ctx || !this.queue.length) return null;
+    const now = ctx.currentTime;
+    while (this.queue.length > 1 && this.queue[1].at <= now) this.queue.shift();
+    const c = this.queue[0];
+    if (now < c.at) return null;
+    return { chunk: c, offset: Math.min(now, c.end) - c.at };
+  }
+
+  currentTime() {
+    const p = this.playingChunk();
+    if (!p) return 0;
+    return (p.chunk.ts - this.firstTs) / 1000 + p.offset;
+  }
+
+  latency() {
+    const p = this.playingChunk();
+    if (!p) return null;
+    return Math.max(0, (Date.now() - (p.chunk.serverTime + p.offset * 1000)) / 1000);
+  }
+
+  stop() {
+    for (const node of this.nodes) {
+      try {
+        node.stop();
+      } catch (_) {
+        /* not started yet */
+      }
+    }
+    this.nodes.clear();
+    this.queue = [];
+  }
+}
+
+function withBurst(url) {
+  return url + (url.includes("?") ? "&" : "?") + "burst_ms=" + PCM_BURST_MS;
+}
+
+function wsTransport(url) {
+  audioContext();
+  const pcm = new PcmScheduler();
+  const socket = new WebSocket(withBurst(url));
+  socket.binaryType = "arraybuffer";
+  let closedByUs = false;
+  socket.onmessage = (e) => {
+    if (typeof e.data === "string") {
+      const msg = JSON.parse(e.data);
+      if (msg.type === "format") pcm.setFormat(msg);
+      else if (msg.type === "metadata") nowPlayingFromStream(msg.title);
+      return;
+    }
+    const view = new DataView(e.data);
+    const ts = Number(view.getBigUint64(8, true));
+    const serverTime = Number(view.getBigUint64(16, true));
+    pcm.push(new Int16Array(e.data, 24), ts, serverTime);
+  };
+  socket.onerror = () => fail("WebSocket error");
+  socket.onclose = (e) => {
+    if (!closedByUs) fail("WebSocket closed (" + e.code + ")");
+  };
+  return {
+    kind: "ws",
+    currentTime: () => pcm.currentTime(),
+    latency: () => pcm.latency(),
+    stop() {
+      closedByUs = true;
+      socket.close();
+      pcm.stop();
+    },
+  };
+}
+
+function base64ToInt16(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length & ~1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Int16Array(bytes.buffer);
+}
+
+function sseTransport(url) {
+  audioContext();
+  const pcm = new PcmScheduler();
+  const events = new EventSource(withBurst(url));
+  events.addEventListener("format", (e) => pcm.setFormat(JSON.parse(e.data)));
+  events.addEventListener("metadata", (e) => nowPlayingFromStream(JSON.parse(e.data).title));
+  events.addEventListener("audio", (e) => {
+    const msg = JSON.parse(e.data);
+    pcm.push(base64ToInt16(msg.data), msg.ts, msg.server_time);
+  });
+  events.onerror = () => {
+    // EventSource reconnects by itself (with Last-Event-ID); only a closed one is an error.
+    if (events.readyState === EventSource.CLOSED) fail("event stream closed");
+  };
+  return {
+    kind: "sse",
+    currentTime: () => pcm.currentTime(),
+    latency: () => pcm.latency(),
+    stop() {
+      events.close();
+      pcm.stop();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choosing and starting a transport.
+
+function offered(data) {
+  const list = [];
+  if (data.hls_url) list.push("hls");
+  if (data.dash_url) list.push("dash");
+  if (data.stream_url) list.push("plain");
+  if (data.wav_url) list.push("wav");
+  if (data.ws_url) list.push("ws");
+  if (data.sse_url) list.push("sse");
+  return list;
+}
+
+function chooseTransport(data, wanted) {
+  if (wanted !== "auto") return wanted;
+  const mse = !!(window.Hls && Hls.isSupported());
+  if (data.hls_url && (mse || audio.canPlayType("application/vnd.apple.mpegurl"))) return "hls";
+  return "plain";
+}
+
+function begin(kind, data) {
+  switch (kind) {
+    case "hls":
+      return elementTransport(kind, data.hls_url, setupHls);
+    case "dash":
+      return elementTransport(kind, data.dash_url, setupDash);
+    case "plain":
+      return elementTransport(kind, data.stream_url);
+    case "wav":
+      return elementTransport(kind, data.wav_url);
+    case "ws":
+      return wsTransport(data.ws_url);
+    case "sse":
+      return sseTransport(data.sse_url);
+    default:
+      throw new Error("unknown transport " + kind);
+  }
+}
+
+function start(path) {
+  const entry = mounts.get(path);
+  if (!entry) {
+    fail("no mount " + path);
+    return false;
+  }
+  stop();
+  const kind = chooseTransport(entry.data, transportSelect.value);
+  if (!offered(entry.data).includes(kind)) {
+    fail(entry.data.path + " is not offered over " + (TRANSPORT_NAMES[kind] || kind));
+    return false;
+  }
+  playingDetail.classList.remove("error");
+  text(playingDetail, "connecting over " + TRANSPORT_NAMES[kind] + "…");
+  try {
+    player.session = begin(kind, entry.data);
+  } catch (err) {
+    fail(err.message);
+    return false;
+  }
+  player.transport = kind;
+  player.mount = path;
+  stopButton.disabled = false;
+  renderAll();
+  return true;
+}
+
+function stop() {
+  if (player.session) {
+    try {
+      player.session.stop();
+    } catch (_) {
+      /* already gone */
+    }
+  }
+  player.session = null;
+  player.transport = null;
+  player.mount = null;
+  stopButton.disabled = true;
+  text(latencyOut, "–");
+  text(playingDetail, "");
+  renderAll();
+}
+
+function nowPlayingFromStream(title) {
+  if (player.mount) update(player.mount, { song: title });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The station list.
+
+// Stations are the mounts sharing a name (a station's renditions, or one encoder's mount).
+function stationKey(data) {
+  return data.name || data.path;
+}
+
+function mountElement(path) {
+  const element = mountTemplate.content.firstElementChild.cloneNode(true);
+  element.dataset.path = path;
+  element.querySelector(".play").addEventListener("click", () => {
+    if (player.mount === path) stop();
+    else start(path);
+  });
+  return element;
 }
 
 function render(path) {
   const entry = mounts.get(path);
   if (!entry) return;
   const { data, element } = entry;
-  text(element.querySelector(".name"), data.name || data.path);
-  text(element.querySelector(".title"), data.song || (data.live ? "" : "off air"));
+  text(element.querySelector(".title"), data.song || (data.live ? data.name || data.path : "off air"));
   const badge = element.querySelector(".live-badge");
   text(badge, data.live ? "live" : "offline");
-  badge.classList.toggle("on", data.live);
+  badge.classList.toggle("on", !!data.live);
+  text(element.querySelector(".path"), data.path);
   const n = data.listeners || 0;
   text(element.querySelector(".listeners"), n + (n === 1 ? " listener" : " listeners"));
   const format = [data.content_type, data.bitrate ? data.bitrate + " kbit/s" : null]
     .filter(Boolean)
-    .join(", ");
+    .join(" · ");
   text(element.querySelector(".format"), format);
   element.querySelector(".playlist").href = data.playlists ? data.playlists.m3u : "#";
   element.classList.toggle("offline", !data.live);
+  const isCurrent = player.mount === path;
+  element.classList.toggle("current", isCurrent);
   const button = element.querySelector(".play");
-  button.disabled = !data.live;
-  const isCurrent = current === path && !audio.paused;
-  button.innerHTML = isCurrent ? "&#10074;&#10074;" : "&#9654;";
-  button.setAttribute("aria-label", isCurrent ? "Pause" : "Play");
-  if (current === path) {
-    text(playing, (data.name || data.path) + (data.song ? " \u2014 " + data.song : ""));
+  button.disabled = !data.live && !isCurrent;
+  button.innerHTML = isCurrent ? "&#9632;" : "&#9654;";
+  button.setAttribute("aria-label", isCurrent ? "Stop" : "Play " + data.path);
+  if (isCurrent) {
+    const name = data.name || data.path;
+    text(playing, data.song ? name + " — " + data.song : name);
+    if (!playingDetail.classList.contains("error")) {
+      text(playingDetail, data.path + " over " + TRANSPORT_NAMES[player.transport]);
+    }
   }
+  if (!player.mount) text(playing, "Nothing playing");
 }
 
 function renderAll() {
-  list.replaceChildren();
-  const paths = [...mounts.keys()].sort();
-  for (const path of paths) {
-    list.appendChild(mounts.get(path).element);
-    render(path);
+  const groups = new Map();
+  for (const path of [...mounts.keys()].sort()) {
+    const key = stationKey(mounts.get(path).data);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(path);
   }
-  empty.hidden = paths.length > 0;
-}
-
-function toggle(path) {
-  const entry = mounts.get(path);
-  if (!entry) return;
-  if (current === path && !audio.paused) {
-    audio.pause();
-    // Drop the connection instead of buffering a live stream in the background.
-    audio.removeAttribute("src");
-    audio.load();
-  } else {
-    current = path;
-    audio.src = entry.data.stream_url;
-    audio.play().catch((err) => text(playing, "Cannot play: " + err.message));
+  const cards = [];
+  for (const [key, paths] of groups) {
+    const card = stationTemplate.content.firstElementChild.cloneNode(true);
+    const first = mounts.get(paths[0]).data;
+    text(card.querySelector(".station-name"), key);
+    text(card.querySelector(".station-description"), first.description || first.genre || "");
+    const list = card.querySelector(".mounts");
+    for (const path of paths) {
+      list.appendChild(mounts.get(path).element);
+      render(path);
+    }
+    cards.push(card);
   }
-  mounts.forEach((_, p) => render(p));
+  stationsEl.replaceChildren(...cards);
+  empty.hidden = mounts.size > 0;
+  if (!player.mount) text(playing, "Nothing playing");
 }
 
 function upsert(data) {
-  let entry = mounts.get(data.path);
-  if (!entry) {
-    const element = template.content.firstElementChild.cloneNode(true);
-    element.querySelector(".play").addEventListener("click", () => toggle(data.path));
-    entry = { data, element };
-    mounts.set(data.path, entry);
-  } else {
-    entry.data = data;
-  }
+  const entry = mounts.get(data.path);
+  if (entry) entry.data = data;
+  else mounts.set(data.path, { data, element: mountElement(data.path) });
 }
 
 async function load() {
@@ -93,7 +533,7 @@ async function load() {
       seen.add(m.path);
     }
     for (const path of [...mounts.keys()]) {
-      if (!seen.has(path)) mounts.delete(path);
+      if (!seen.has(path) && path !== player.mount) mounts.delete(path);
     }
     renderAll();
   } catch (err) {
@@ -125,14 +565,39 @@ function follow() {
   events.addEventListener("source_down", load);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Controls.
+
+function formatLatency(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "–";
+  return seconds < 10 ? seconds.toFixed(2) + " s" : seconds.toFixed(1) + " s";
+}
+
+setInterval(() => {
+  if (player.session) text(latencyOut, formatLatency(player.latency()));
+}, 250);
+
 volume.addEventListener("input", () => {
-  audio.volume = Number(volume.value);
+  if (gain) gain.gain.value = Number(volume.value);
   localStorage.setItem("floe-volume", volume.value);
 });
 const savedVolume = localStorage.getItem("floe-volume");
 if (savedVolume !== null) volume.value = savedVolume;
-audio.volume = Number(volume.value);
-audio.addEventListener("pause", () => mounts.forEach((_, p) => render(p)));
-audio.addEventListener("playing", () => mounts.forEach((_, p) => render(p)));
+
+const savedTransport = localStorage.getItem("floe-transport");
+if (savedTransport && [...transportSelect.options].some((o) => o.value === savedTransport)) {
+  transportSelect.value = savedTransport;
+}
+transportSelect.addEventListener("change", () => {
+  localStorage.setItem("floe-transport", transportSelect.value);
+  if (player.mount) start(player.mount);
+});
+stopButton.addEventListener("click", stop);
+audio.addEventListener("error", () => {
+  if (player.session && audio.error && audio.hasAttribute("src")) fail("media error " + audio.error.code + ": " + (audio.error.message || ""));
+});
+audio.addEventListener("playing", () => {
+  if (player.mount) render(player.mount);
+});
 
 load().then(follow);

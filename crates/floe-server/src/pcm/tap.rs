@@ -1,0 +1,295 @@
+//! The decoding thread of one tap: an ordinary listener of the mount (its own cursor, so it
+//! costs the source nothing), a decoder, and conversion to the tap's fixed format.
+//!
+//! The format is the first decoded block's; a source that comes back with another rate or
+//! channel count is remixed and resampled to it, so consumers' WAV headers stay true. A new
+//! listener session joins with the mount's burst: those chunks are held back until the reader
+//! first catches up with the source, then published with server times dated back by their
+//! distance from the live edge, so `server_time` always says when the audio reached Floe.
+
+use super::frame::{f32_to_s16le, ChunkStamp, PcmFormat};
+use super::{unix_ms, PcmChunk, TapShared};
+use bytes::Bytes;
+use floe_engine::{Engine, Fill, ListenerInfo, ListenerSession};
+use floe_media::{AudioBlock, Decoder, Resampler};
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the reader looks for new data on the mount while it has none.
+const POLL: Duration = Duration::from_millis(20);
+/// Most bytes taken from the mount per fill.
+const READ_BUDGET: usize = 256 * 1024;
+
+/// Sleeps up to `d`, waking early when the tap is stopped. True if stopped.
+fn sleep(shared: &TapShared, d: Duration) -> bool {
+    let step = Duration::from_millis(20);
+    let mut left = d;
+    while !left.is_zero() {
+        if shared.stop.load(Ordering::Acquire) {
+            return true;
+        }
+        let s = left.min(step);
+        std::thread::sleep(s);
+        left -= s;
+    }
+    shared.stop.load(Ordering::Acquire)
+}
+
+/// The mount through a listener session, as a blocking reader.
+struct MountReader {
+    session: ListenerSession,
+    queue: VecDeque<Bytes>,
+    shared: Arc<TapShared>,
+    /// Set once a fill found nothing new: the reader is at the live edge.
+    caught_up: Arc<AtomicBool>,
+}
+
+impl Read for MountReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(front) = self.queue.front_mut() {
+                let n = front.len().min(buf.len());
+                buf[..n].copy_from_slice(&front[..n]);
+                if n == front.len() {
+                    self.queue.pop_front();
+                } else {
+                    *front = front.slice(n..);
+                }
+                self.session.sent(n);
+                return Ok(n);
+            }
+            match self.session.fill(0, &mut self.queue, READ_BUDGET) {
+                Fill::Data(_) => {}
+                Fill::Idle => {
+                    self.caught_up.store(true, Ordering::Release);
+                    if sleep(&self.shared, POLL) {
+                        return Ok(0);
+                    }
+                }
+                Fill::End(_) => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Starts the thread decoding `shared.mount` until `shared.stop`.
+pub(super) fn spawn(
+    engine: Arc<Engine>,
+    shared: Arc<TapShared>,
+    seq_base: u64,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(format!("floe-pcm {}", shared.mount))
+        .spawn(move || Decoding::new(shared, seq_base).run(&engine))
+        .map(|_| ())
+}
+
+/// A format hint for the decoder from the mount's content type.
+fn ext_for(content_type: &str) -> Option<&'static str> {
+    let ct = content_type.to_ascii_lowercase();
+    Some(if ct.contains("mpeg") || ct.contains("mp3") {
+        "mp3"
+    } else if ct.contains("aac") {
+        "aac"
+    } else if ct.contains("ogg") || ct.contains("opus") || ct.contains("vorbis") {
+        "ogg"
+    } else if ct.contains("flac") {
+        "flac"
+    } else if ct.contains("webm") || ct.contains("matroska") {
+        "mka"
+    } else {
+        return None;
+    })
+}
+
+/// The running state of the decoding thread.
+struct Decoding {
+    shared: Arc<TapShared>,
+    format: Option<PcmFormat>,
+    next_seq: u64,
+    /// Frames published so far (the media clock).
+    frames: u64,
+    resampler: Option<Resampler>,
+    title: Option<Arc<str>>,
+    title_version: Option<u64>,
+}
+
+impl Decoding {
+    fn new(shared: Arc<TapShared>, seq_base: u64) -> Decoding {
+        Decoding {
+            shared,
+            format: None,
+            next_seq: seq_base,
+            frames: 0,
+            resampler: None,
+            title: None,
+            title_version: None,
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+    }
+
+    fn run(mut self, engine: &Arc<Engine>) {
+        let path = self.shared.mount.clone();
+        while !self.stopped() {
+            let Some(mount) = engine.mount(&path) else {
+                self.shared.fail(format!("mount {path} is gone"));
+                if sleep(&self.shared, Duration::from_secs(1)) {
+                    break;
+                }
+                continue;
+            };
+            if !mount.is_ready() && engine.live_fallback(&mount).is_none() {
+                if sleep(&self.shared, POLL * 5) {
+                    break;
+                }
+                continue;
+            }
+            let session = match engine.add_listener(
+                &path,
+                ListenerInfo {
+                    ip: "127.0.0.1".into(),
+                    user_agent: Some("Floe PCM tap".into()),
+                    icy: false,
+                },
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.shared.fail(e.to_string());
+                    if sleep(&self.shared, Duration::from_secs(1)) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let content_type = session.mount().content_type().unwrap_or_default();
+            let caught_up = Arc::new(AtomicBool::new(false));
+            let reader = MountReader {
+                session,
+                queue: VecDeque::new(),
+                shared: self.shared.clone(),
+                caught_up: caught_up.clone(),
+            };
+            match Decoder::open_reader(reader, ext_for(&content_type)) {
+                Ok(decoder) => {
+                    tracing::info!(mount = %path, codec = decoder.codec_name(), "PCM tap decoding");
+                    self.decode(engine, decoder, &caught_up);
+                }
+                Err(e) => {
+                    if !self.stopped() {
+                        tracing::warn!(mount = %path, error = %e, "PCM tap cannot decode the mount");
+                        self.shared.fail(format!("cannot decode {content_type}: {e}"));
+                    }
+                }
+            }
+            if sleep(&self.shared, POLL) {
+                break;
+            }
+        }
+        tracing::debug!(mount = %path, "PCM tap stopped");
+    }
+
+    /// Decodes until the stream ends or the tap stops.
+    fn decode(&mut self, engine: &Engine, mut decoder: Decoder, caught_up: &AtomicBool) {
+        let mut held: Vec<PcmChunk> = Vec::new();
+        let mut held_frames = 0u64;
+        let window_ms = self.shared.settings.window.as_millis() as u64;
+        let window_frames = |format: PcmFormat| window_ms * u64::from(format.rate) / 1000;
+        loop {
+            let block = match decoder.next_block() {
+                Ok(Some(b)) => b,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(mount = %self.shared.mount, error = %e, "PCM tap decoding stopped");
+                    break;
+                }
+            };
+            if self.stopped() {
+                return;
+            }
+            let Some((format, samples)) = self.convert(block) else {
+                continue;
+            };
+            self.update_title(engine);
+            let frames = (samples.len() / format.frame_bytes()) as u64;
+            let chunk = PcmChunk {
+                stamp: ChunkStamp {
+                    seq: self.next_seq,
+                    ts_ms: format.frames_to_ms(self.frames),
+                    server_time_ms: 0,
+                },
+                frames,
+                samples,
+                title: self.title.clone(),
+            };
+            self.next_seq += 1;
+            self.frames += frames;
+            held_frames += frames;
+            held.push(chunk);
+            if caught_up.load(Ordering::Acquire) || held_frames > window_frames(format) {
+                // Date every held chunk back from now by the audio that follows it.
+                let now = unix_ms();
+                let mut after = held_frames;
+                for c in &mut held {
+                    c.stamp.server_time_ms = now.saturating_sub(format.frames_to_ms(after));
+                    after -= c.frames;
+                }
+                self.shared.publish(format, std::mem::take(&mut held));
+                held_frames = 0;
+            }
+        }
+        if let Some(format) = self.format {
+            let now = unix_ms();
+            for c in &mut held {
+                c.stamp.server_time_ms = now;
+            }
+            self.shared.publish(format, held);
+        }
+    }
+
+    /// A decoded block in the tap's format, as 16-bit samples; `None` for an empty block or
+    /// one that cannot be resampled.
+    fn convert(&mut self, block: AudioBlock) -> Option<(PcmFormat, Bytes)> {
+        let format = *self.format.get_or_insert(PcmFormat {
+            rate: block.rate,
+            channels: block.channels,
+        });
+        let block = block.remixed(format.channels);
+        let block = if block.rate == format.rate {
+            block
+        } else {
+            let r = match &mut self.resampler {
+                Some(r) if r.from_rate() == block.rate => r,
+                slot => match Resampler::new(block.rate, format.rate, format.channels) {
+                    Ok(r) => slot.insert(r),
+                    Err(e) => {
+                        tracing::warn!(mount = %self.shared.mount, error = %e, "PCM tap cannot resample");
+                        return None;
+                    }
+                },
+            };
+            r.process(&block).ok()?
+        };
+        if block.is_empty() {
+            return None;
+        }
+        Some((format, f32_to_s16le(&block.samples)))
+    }
+
+    fn update_title(&mut self, engine: &Engine) {
+        let meta = engine
+            .mount(&self.shared.mount)
+            .and_then(|m| m.current_meta());
+        if let Some(meta) = meta {
+            if self.title_version != Some(meta.version) {
+                self.title_version = Some(meta.version);
+                self.title = Some(Arc::from(meta.song.as_str()));
+            }
+        }
+    }
+}
