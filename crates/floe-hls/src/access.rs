@@ -605,7 +605,7 @@ mod tests {
         u.push(&unit(ogg_page(0, 7, &[b"OpusTags...."], false)), &mut out);
         // A 300-byte packet split over two pages, then a short one.
         let mut big = vec![0xF8u8];
-        big.extend(std::iter::repeat(7).take(299));
+        big.extend(std::iter::repeat_n(7, 299));
         u.push(&unit(ogg_page(0, 7, &[&big[..255]], true)), &mut out);
         u.push(
             &unit(ogg_page(1, 7, &[&big[255..], &[0xF8, 1]], false)),

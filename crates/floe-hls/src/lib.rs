@@ -7,7 +7,13 @@
 //!   window, discontinuities, program date times, titles (pure, time passed in).
 //! - [`playlist`]: LL-HLS, TS and master playlists and the DASH MPD, written from a
 //!   segmenter's state (pure).
+//! - [`service`]: one segmenter per offered mount, fed in process by a listener session of the
+//!   mount, and the registry HTTP handlers read ([`HlsService`], [`LiveStream`]).
 
 pub mod access;
 pub mod playlist;
 pub mod segmenter;
+pub mod service;
+
+pub use segmenter::{Availability, SegmenterSettings};
+pub use service::{HlsService, HlsSettings, LiveStream};
