@@ -494,12 +494,17 @@ impl Config {
         for (name, st) in &self.stations {
             let table = format!("stations.\"{name}\"");
             for p in st.problems(name) {
-                let (key, line) = match p.key.strip_prefix("renditions.") {
-                    Some(rest) => {
+                // `renditions.N.key` and `inputs.N.key` name an entry of an array of tables.
+                let nth = ["renditions", "inputs"].iter().find_map(|array| {
+                    let rest = p.key.strip_prefix(array)?.strip_prefix('.')?;
+                    Some((array, rest))
+                });
+                let (key, line) = match nth {
+                    Some((array, rest)) => {
                         let (n, k) = rest.split_once('.').unwrap_or((rest, ""));
                         let n: usize = n.parse().unwrap_or(1);
-                        let line = line_of_nth(source, &format!("{table}.renditions"), n - 1, k);
-                        (format!("{table}.renditions[{n}].{k}"), line)
+                        let line = line_of_nth(source, &format!("{table}.{array}"), n - 1, k);
+                        (format!("{table}.{array}[{n}].{k}"), line)
                     }
                     None => (
                         format!("{table}.{}", p.key),
@@ -526,6 +531,28 @@ impl Config {
                         line: line_of_nth(source, &format!("{table}.renditions"), i, "mount"),
                         message,
                     });
+                }
+            }
+        }
+        // A FIFO (or standard input) read by two inputs would split its audio between them.
+        let mut pcm_inputs: BTreeMap<&std::path::Path, String> = BTreeMap::new();
+        for (name, st) in &self.stations {
+            let table = format!("stations.\"{name}\"");
+            for (i, input) in st.inputs.iter().enumerate() {
+                let Some(path) = input.pcm.as_deref() else {
+                    continue;
+                };
+                if let Some(other) = pcm_inputs.insert(path, name.clone()) {
+                    if &other != name {
+                        errors.push(ConfigError {
+                            key: format!("{table}.inputs[{}].pcm", i + 1),
+                            line: line_of_nth(source, &format!("{table}.inputs"), i, "pcm"),
+                            message: format!(
+                                "`{}` is also an input of station `{other}`",
+                                path.display()
+                            ),
+                        });
+                    }
                 }
             }
         }
@@ -729,5 +756,83 @@ mod tests {
         let errs = parse("[limits]\n\nmax_sources = \"many\"\n").unwrap_err();
         assert_eq!(errs[0].line, Some(3));
         assert_eq!(errs[0].key, "limits.max_sources");
+    }
+
+    #[test]
+    fn local_inputs_are_checked_with_key_and_line() {
+        let dir = std::env::temp_dir().join(format!("floe-config-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("in.fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let plain = dir.join("plain.raw");
+        std::fs::write(&plain, b"").unwrap();
+        let src = format!(
+            "[stations.radio]\nmusic = \"{dir}\"\n\n[[stations.radio.inputs]]\npcm = \"{dir}/missing.fifo\"\n\n[[stations.radio.inputs]]\npcm = \"{plain}\"\nsample_rate = 1000\nchannels = 0\n\n[[stations.radio.inputs]]\nformat = \"s16le\"\n\n[[stations.radio.inputs]]\npcm = \"{fifo}\"\n\n[stations.two]\n\n[[stations.two.inputs]]\npcm = \"{fifo}\"\n\n[[stations.two.renditions]]\nmount = \"/two.mp3\"\ncodec = \"mp3\"\n",
+            dir = dir.display(),
+            plain = plain.display(),
+            fifo = fifo.display(),
+        );
+        let got = keys_and_lines(&src);
+        assert_eq!(
+            got,
+            vec![
+                ("stations.\"radio\".inputs[1].pcm".to_string(), Some(5)),
+                ("stations.\"radio\".inputs[2].pcm".to_string(), Some(8)),
+                (
+                    "stations.\"radio\".inputs[2].sample_rate".to_string(),
+                    Some(9)
+                ),
+                (
+                    "stations.\"radio\".inputs[2].channels".to_string(),
+                    Some(10)
+                ),
+                // Neither pcm nor capture: the entry's header.
+                ("stations.\"radio\".inputs[3].pcm".to_string(), Some(12)),
+                ("stations.\"two\".inputs[1].pcm".to_string(), Some(21)),
+            ]
+        );
+        let errs = parse(&src).unwrap_err();
+        assert!(errs[0].message.contains("no such FIFO"), "{}", errs[0]);
+        assert!(errs[1].message.contains("is not a FIFO"), "{}", errs[1]);
+        assert!(
+            errs[5].message.contains("also an input of station `radio`"),
+            "{}",
+            errs[5]
+        );
+        // A sound card: in a build without the `alsa` feature, an error that says so.
+        let capture = "[stations.mic]\n\n[[stations.mic.inputs]]\ncapture = \"default\"\n";
+        if cfg!(feature = "alsa") {
+            assert!(parse(capture).is_ok());
+        } else {
+            let errs = parse(capture).unwrap_err();
+            assert_eq!(
+                (errs[0].key.as_str(), errs[0].line),
+                ("stations.\"mic\".inputs[1].capture", Some(4))
+            );
+            assert!(errs[0].message.contains("--features alsa"), "{}", errs[0]);
+        }
+        // Standard input and a FIFO, with their defaults.
+        let ok = format!(
+            "[stations.radio]\n\n[[stations.radio.inputs]]\npcm = \"-\"\n\n[[stations.radio.inputs]]\npcm = \"{}\"\nformat = \"f32le\"\nsample_rate = 44100\nchannels = 1\ntitle = \"Line in\"\n",
+            fifo.display()
+        );
+        let c = parse(&ok).unwrap();
+        let inputs = &c.stations["radio"].inputs;
+        assert_eq!(inputs[0].pcm.as_deref(), Some(std::path::Path::new("-")));
+        assert_eq!(
+            (
+                inputs[0].sample_rate,
+                inputs[0].channels,
+                inputs[0].title.as_str()
+            ),
+            (48_000, 2, "Live")
+        );
+        assert_eq!(inputs[1].format, floe_station::local::SampleFormat::F32le);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

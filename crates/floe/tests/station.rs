@@ -743,6 +743,141 @@ enum Heard {
     Other,
 }
 
+/// One listener of `mount` on a raw socket for as long as the test wants: call
+/// [`Recording::finish`] to get what it received and whether it was disconnected.
+struct Recording {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    reader: std::thread::JoinHandle<(Vec<u8>, Option<String>)>,
+}
+
+impl Recording {
+    fn start(floe: &Floe, mount: &str) -> Recording {
+        let mut listener = Listener::connect(floe, mount, false);
+        assert_eq!(listener.head.status, 200);
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = std::thread::spawn({
+            let done = done.clone();
+            move || {
+                let mut bytes = Vec::new();
+                let mut closed = None;
+                let mut buf = [0u8; 16384];
+                listener
+                    .stream
+                    .set_read_timeout(Some(Duration::from_millis(100)))
+                    .ok();
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    match listener.stream.read(&mut buf) {
+                        Ok(0) => {
+                            closed = Some("end of stream".to_string());
+                            break;
+                        }
+                        Ok(k) => bytes.extend_from_slice(&buf[..k]),
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(e) => {
+                            closed = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                (bytes, closed)
+            }
+        });
+        Recording { done, reader }
+    }
+
+    /// Stops listening; the bytes received, and why the stream ended early if it did.
+    fn finish(self) -> (Vec<u8>, Option<String>) {
+        self.done.store(true, std::sync::atomic::Ordering::Release);
+        self.reader.join().expect("reader")
+    }
+}
+
+/// Checks that an MP3 capture decodes with zero errors in ffmpeg, then tells, half a second
+/// at a time, whether it sounds like the 220 Hz music, the 440 Hz live tone, or neither.
+fn hear_mp3(floe: &Floe, name: &str, bytes: &[u8]) -> Vec<Heard> {
+    let file = floe.dir.join(name);
+    std::fs::write(&file, whole_units("/radio.mp3", bytes)).expect("write capture");
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&file)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && errors.trim().is_empty(),
+        "ffmpeg said:\n{errors}"
+    );
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&file)
+        .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let samples: Vec<i16> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    samples
+        .chunks_exact(4000)
+        .map(|w| {
+            let peak = w.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            let hz = tone_hz(w, 8000);
+            if peak < 1000 {
+                Heard::Other
+            } else if (hz - 440.0).abs() < 15.0 {
+                Heard::Live
+            } else if (hz - 220.0).abs() < 15.0 {
+                Heard::Music
+            } else {
+                Heard::Other
+            }
+        })
+        .collect()
+}
+
+/// Music, then at least `min_live` half-seconds of the live tone, then music again.
+fn assert_music_live_music(heard: &[Heard], min_live: usize) {
+    let first_live = heard.iter().position(|h| *h == Heard::Live);
+    let last_live = heard.iter().rposition(|h| *h == Heard::Live);
+    let (Some(first_live), Some(last_live)) = (first_live, last_live) else {
+        panic!("no live tone in the capture: {heard:?}");
+    };
+    let live_run = heard[first_live..=last_live]
+        .iter()
+        .filter(|h| **h == Heard::Live)
+        .count();
+    assert!(
+        live_run >= min_live,
+        "{live_run} half-seconds of the tone: {heard:?}"
+    );
+    let music = |part: &[Heard]| part.iter().filter(|h| **h == Heard::Music).count();
+    assert!(
+        music(&heard[..first_live]) >= 4,
+        "no music before the show: {heard:?}"
+    );
+    assert!(
+        music(&heard[last_live + 1..]) >= 4,
+        "no music after the show: {heard:?}"
+    );
+}
+
+/// The renditions of the takeover tests: MP3 128k and Opus 96k.
+const RADIO_RENDITIONS: &str = r#"
+[[stations.radio.renditions]]
+mount = "/radio.mp3"
+codec = "mp3"
+bitrate = 128
+
+[[stations.radio.renditions]]
+mount = "/radio.opus"
+codec = "opus"
+bitrate = 96
+"#;
+
 #[test]
 fn a_live_source_takes_over_the_auto_dj_and_hands_back_without_breaking_a_listener() {
     require_ffmpeg();
@@ -755,17 +890,7 @@ name = "Takeover Radio"
 music = "{}"
 live = "/studio.mp3"
 takeover_crossfade_seconds = 1.0
-
-[[stations.radio.renditions]]
-mount = "/radio.mp3"
-codec = "mp3"
-bitrate = 128
-
-[[stations.radio.renditions]]
-mount = "/radio.opus"
-codec = "opus"
-bitrate = 96
-"#,
+{RADIO_RENDITIONS}"#,
         music.display()
     ));
     let on_air = eventually(Duration::from_secs(20), || {
@@ -773,39 +898,8 @@ bitrate = 96
     });
     assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
 
-    // One listener for the whole test, on a raw socket.
-    let mut listener = Listener::connect(&floe, "/radio.mp3", false);
-    assert_eq!(listener.head.status, 200);
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reader = std::thread::spawn({
-        let done = done.clone();
-        move || {
-            let mut bytes = Vec::new();
-            let mut closed = None;
-            let mut buf = [0u8; 16384];
-            listener
-                .stream
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .ok();
-            while !done.load(std::sync::atomic::Ordering::Acquire) {
-                match listener.stream.read(&mut buf) {
-                    Ok(0) => {
-                        closed = Some("end of stream".to_string());
-                        break;
-                    }
-                    Ok(k) => bytes.extend_from_slice(&buf[..k]),
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::WouldBlock
-                            || e.kind() == std::io::ErrorKind::TimedOut => {}
-                    Err(e) => {
-                        closed = Some(e.to_string());
-                        break;
-                    }
-                }
-            }
-            (bytes, closed)
-        }
-    });
+    // One listener for the whole test.
+    let recording = Recording::start(&floe, "/radio.mp3");
     std::thread::sleep(Duration::from_secs(4));
 
     // The live show: 5 s of a 440 Hz tone, then the encoder stops. With 1 s fades in and out
@@ -838,80 +932,214 @@ bitrate = 96
     assert!(back, "no hand-back title; log:\n{}", floe.log_text());
     // Music after the show, past the station's lead and the listener's write interval.
     std::thread::sleep(Duration::from_secs(6));
-    done.store(true, std::sync::atomic::Ordering::Release);
-    let (bytes, closed) = reader.join().expect("reader");
+    let (bytes, closed) = recording.finish();
     assert_eq!(closed, None, "the listener was disconnected");
 
-    // The capture decodes with zero errors...
-    let file = floe.dir.join("takeover-capture.mp3");
-    std::fs::write(&file, whole_units("/radio.mp3", &bytes)).expect("write capture");
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&file)
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("run ffmpeg");
-    let errors = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && errors.trim().is_empty(),
-        "ffmpeg said:\n{errors}"
-    );
-    // ... and sounds like music, then the live tone, then music again.
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&file)
-        .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"])
-        .output()
-        .expect("run ffmpeg");
-    let samples: Vec<i16> = out
-        .stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    let heard: Vec<Heard> = samples
-        .chunks_exact(4000)
-        .map(|w| {
-            let peak = w.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
-            let hz = tone_hz(w, 8000);
-            if peak < 1000 {
-                Heard::Other
-            } else if (hz - 440.0).abs() < 15.0 {
-                Heard::Live
-            } else if (hz - 220.0).abs() < 15.0 {
-                Heard::Music
-            } else {
-                Heard::Other
-            }
-        })
-        .collect();
-    let first_live = heard.iter().position(|h| *h == Heard::Live);
-    let last_live = heard.iter().rposition(|h| *h == Heard::Live);
-    let (Some(first_live), Some(last_live)) = (first_live, last_live) else {
-        panic!("no live tone in the capture: {heard:?}");
-    };
-    let live_run = heard[first_live..=last_live]
-        .iter()
-        .filter(|h| **h == Heard::Live)
-        .count();
-    assert!(
-        live_run >= 4,
-        "{live_run} half-seconds of the tone: {heard:?}"
-    );
-    assert!(
-        heard[..first_live]
-            .iter()
-            .filter(|h| **h == Heard::Music)
-            .count()
-            >= 4,
-        "no music before the show: {heard:?}"
-    );
-    assert!(
-        heard[last_live + 1..]
-            .iter()
-            .filter(|h| **h == Heard::Music)
-            .count()
-            >= 4,
-        "no music after the show: {heard:?}"
-    );
+    // The capture decodes with zero errors, and sounds like music, the live tone, music.
+    let heard = hear_mp3(&floe, "takeover-capture.mp3", &bytes);
     println!("heard (0.5 s each): {heard:?}");
+    assert_music_live_music(&heard, 4);
+}
+
+/// Makes a FIFO at `path` (`mkfifo`).
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// ffmpeg writing `secs` of a 440 Hz tone into `fifo` as raw s16le, 48 kHz stereo, at real
+/// time (as `arecord -f S16_LE -r 48000 -c 2 -t raw` would).
+fn ffmpeg_tone_into_fifo(fifo: &Path, secs: u32) -> std::process::Child {
+    Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-re", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=440:sample_rate=48000:duration={secs}"
+        ))
+        .args(["-ac", "2", "-f", "s16le", "-c:a", "pcm_s16le"])
+        .arg(fifo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ffmpeg")
+}
+
+#[test]
+fn raw_pcm_from_a_fifo_takes_over_and_hands_back_and_a_new_writer_takes_over_again() {
+    require_ffmpeg();
+    let music = scratch_dir("fifo-music");
+    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
+    let fifo = music.join("line-in.fifo");
+    mkfifo(&fifo);
+    let floe = Floe::start_with(&format!(
+        r#"
+[stations.radio]
+name = "Line-in Radio"
+music = "{}"
+takeover_crossfade_seconds = 1.0
+
+[[stations.radio.inputs]]
+pcm = "{}"
+format = "s16le"
+sample_rate = 48000
+channels = 2
+title = "Line in"
+{RADIO_RENDITIONS}"#,
+        music.display(),
+        fifo.display()
+    ));
+    let on_air = eventually(Duration::from_secs(20), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
+    });
+    assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
+    let recording = Recording::start(&floe, "/radio.mp3");
+    std::thread::sleep(Duration::from_secs(4));
+
+    // Two writers one after the other: each takes over while it sends and hands back at its
+    // end (the FIFO is reopened for the second).
+    for round in 1..=2 {
+        let writer = ffmpeg_tone_into_fifo(&fifo, 5);
+        let live = eventually(Duration::from_secs(15), || {
+            song_of(&floe, "/radio.mp3").as_deref() == Some("Line in")
+        });
+        let out = writer.wait_with_output().expect("ffmpeg");
+        assert!(
+            out.status.success(),
+            "ffmpeg into the FIFO: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            live,
+            "round {round}: no takeover; log:\n{}",
+            floe.log_text()
+        );
+        let back = eventually(Duration::from_secs(15), || {
+            song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
+        });
+        assert!(
+            back,
+            "round {round}: no hand-back; log:\n{}",
+            floe.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let (bytes, closed) = recording.finish();
+    assert_eq!(closed, None, "the listener was disconnected");
+    let heard = hear_mp3(&floe, "fifo-capture.mp3", &bytes);
+    println!("heard (0.5 s each): {heard:?}");
+    // Music, tone, music, tone, music.
+    let mut runs: Vec<(Heard, usize)> = Vec::new();
+    for h in heard.iter().filter(|h| **h != Heard::Other) {
+        match runs.last_mut() {
+            Some((last, n)) if last == h => *n += 1,
+            _ => runs.push((*h, 1)),
+        }
+    }
+    let shape: Vec<Heard> = runs
+        .iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(h, _)| *h)
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            Heard::Music,
+            Heard::Live,
+            Heard::Music,
+            Heard::Live,
+            Heard::Music
+        ],
+        "{heard:?}"
+    );
+    let log = floe.log_text();
+    assert_eq!(
+        log.matches("local input: a writer is sending").count(),
+        2,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("local input: the writer is gone").count(),
+        2,
+        "{log}"
+    );
+}
+
+#[test]
+fn a_live_source_sending_silence_falls_through_to_the_auto_dj_while_connected() {
+    require_ffmpeg();
+    let music = scratch_dir("dead-air-music");
+    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
+    let floe = Floe::start_with(&format!(
+        r#"
+[stations.radio]
+name = "Dead Air Radio"
+music = "{}"
+live = "/studio.mp3"
+takeover_crossfade_seconds = 0.5
+dead_air_seconds = 2
+{RADIO_RENDITIONS}"#,
+        music.display()
+    ));
+    let on_air = eventually(Duration::from_secs(20), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
+    });
+    assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
+    let recording = Recording::start(&floe, "/radio.mp3");
+    std::thread::sleep(Duration::from_secs(3));
+    // 5 s of the tone, then silence for the rest of a minute: the source stays connected.
+    let _encoder = ffmpeg_tone_source(
+        &floe,
+        "/studio.mp3",
+        &[
+            "-af",
+            "volume=enable='gte(t,5)':volume=0",
+            "-ac",
+            "2",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-content_type",
+            "audio/mpeg",
+            "-f",
+            "mp3",
+        ],
+        false,
+    );
+    let live = eventually(Duration::from_secs(15), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Interop Radio")
+    });
+    assert!(live, "no takeover; log:\n{}", floe.log_text());
+    let back = eventually(Duration::from_secs(20), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
+    });
+    assert!(
+        back,
+        "dead air did not fall through; log:\n{}",
+        floe.log_text()
+    );
+    // The source is still connected: it was the silence, not its leaving.
+    assert_eq!(floe.request("HEAD", "/studio.mp3", &[]).status, 200);
+    std::thread::sleep(Duration::from_secs(5));
+    let (bytes, closed) = recording.finish();
+    assert_eq!(closed, None, "the listener was disconnected");
+    assert_eq!(floe.request("HEAD", "/studio.mp3", &[]).status, 200);
+    let heard = hear_mp3(&floe, "dead-air-capture.mp3", &bytes);
+    println!("heard (0.5 s each): {heard:?}");
+    assert_music_live_music(&heard, 4);
+    // Between the tone and the music: the dead air itself (silence, about 2 s), no more than
+    // the dead-air time plus the fade and a half-second of rounding.
+    let last_live = heard.iter().rposition(|h| *h == Heard::Live).expect("live");
+    let next_music = heard[last_live..]
+        .iter()
+        .position(|h| *h == Heard::Music)
+        .expect("music");
+    assert!(
+        (2..=8).contains(&next_music),
+        "{next_music} half-seconds between the tone and the music: {heard:?}"
+    );
 }
