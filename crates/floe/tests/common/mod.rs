@@ -514,10 +514,25 @@ impl Drop for Encoder {
 /// ffmpeg pushing a 440 Hz tone to `mount` in real time, encoded with `codec_args`
 /// (codec, bitrate, `-content_type`, muxer); SOURCE instead of PUT when `legacy`.
 pub fn ffmpeg_tone_source(floe: &Floe, mount: &str, codec_args: &[&str], legacy: bool) -> Encoder {
+    ffmpeg_sine_source(floe, mount, codec_args, legacy, 440, 60)
+}
+
+/// ffmpeg pushing a `frequency` Hz tone for `seconds` to `mount` in real time, encoded with
+/// `codec_args`; SOURCE instead of PUT when `legacy`.
+pub fn ffmpeg_sine_source(
+    floe: &Floe,
+    mount: &str,
+    codec_args: &[&str],
+    legacy: bool,
+    frequency: u32,
+    seconds: u32,
+) -> Encoder {
     let url = format!("icecast://source:{SOURCE_PASSWORD}@{}{mount}", floe.addr);
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i"])
-        .arg("sine=frequency=440:sample_rate=48000:duration=60")
+        .arg(format!(
+            "sine=frequency={frequency}:sample_rate=48000:duration={seconds}"
+        ))
         .args(codec_args)
         .args(["-ice_name", "Interop Radio", "-ice_genre", "test"]);
     if legacy {
