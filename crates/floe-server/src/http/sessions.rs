@@ -171,7 +171,11 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
 
 /// Where a stream starts: after `Last-Event-ID` (header, or `?last_event_id=` for clients that
 /// cannot set headers), else the requested or configured burst.
-fn start_of(state: &AppState, ctx: &RequestContext, headers: &HeaderMap) -> Result<Start, HttpError> {
+fn start_of(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+) -> Result<Start, HttpError> {
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -422,7 +426,10 @@ mod tests {
             parse_create(br#"{"mount":"/a","volume":3}"#),
             Err(PcmError::BadBody(_))
         ));
-        assert!(matches!(parse_create(b"not json"), Err(PcmError::BadBody(_))));
+        assert!(matches!(
+            parse_create(b"not json"),
+            Err(PcmError::BadBody(_))
+        ));
     }
 
     #[test]

@@ -40,7 +40,10 @@ pub fn wav_stream_header(format: PcmFormat) -> [u8; 44] {
 
 /// The media type of raw big-endian 16-bit PCM (RFC 2586): `audio/L16;rate=R;channels=C`.
 pub fn l16_content_type(format: PcmFormat) -> String {
-    format!("audio/L16;rate={};channels={}", format.rate, format.channels)
+    format!(
+        "audio/L16;rate={};channels={}",
+        format.rate, format.channels
+    )
 }
 
 /// Little-endian 16-bit samples turned big-endian (network order, as `audio/L16` wants). A
@@ -167,7 +170,10 @@ mod tests {
         );
         let le = f32_to_s16le(&[0.5, -1.0, 0.0]);
         assert_eq!(&le[..], &[0x00, 0x40, 0x01, 0x80, 0x00, 0x00][..]);
-        assert_eq!(&s16le_to_be(&le)[..], &[0x40, 0x00, 0x80, 0x01, 0x00, 0x00][..]);
+        assert_eq!(
+            &s16le_to_be(&le)[..],
+            &[0x40, 0x00, 0x80, 0x01, 0x00, 0x00][..]
+        );
         assert_eq!(&s16le_to_be(&[1, 2, 3])[..], &[2, 1][..]);
     }
 

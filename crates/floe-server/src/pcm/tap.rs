@@ -183,7 +183,8 @@ impl Decoding {
                 Err(e) => {
                     if !self.stopped() {
                         tracing::warn!(mount = %path, error = %e, "PCM tap cannot decode the mount");
-                        self.shared.fail(format!("cannot decode {content_type}: {e}"));
+                        self.shared
+                            .fail(format!("cannot decode {content_type}: {e}"));
                     }
                 }
             }

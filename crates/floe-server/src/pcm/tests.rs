@@ -35,7 +35,10 @@ fn detached_tap(settings: PcmSettings) -> Arc<Tap> {
 fn publish(tap: &Tap, n: u64) {
     let (first_seq, first_ms) = {
         let state = tap.shared.lock();
-        state.chunks.back().map_or((1, 0), |c| (c.stamp.seq + 1, c.end_ms(FORMAT)))
+        state
+            .chunks
+            .back()
+            .map_or((1, 0), |c| (c.stamp.seq + 1, c.end_ms(FORMAT)))
     };
     let chunks = (0..n)
         .map(|i| PcmChunk {
