@@ -7,6 +7,7 @@
 //! - [`ingest`]: source clients: PUT (plain, `Expect: 100-continue`, chunked), SOURCE, libshout's
 //!   probe-then-authenticate handshake, SHOUTcast v1 on port + 1.
 //! - [`listen`]: the listener hot path: response head, burst, vectored writes of shared buffers.
+//! - [`hls`]: HLS, LL-HLS and DASH over HTTP, from the segments `floe-hls` cuts.
 //! - [`http`]: admin, status pages, the JSON API, playlists, Server-Sent Events, the web page.
 //! - [`access`]: the access log (Icecast's format) and client addresses behind trusted proxies.
 //! - [`auth`]: credential checks.
@@ -16,6 +17,7 @@
 pub mod access;
 pub mod auth;
 pub mod edge;
+pub mod hls;
 pub mod http;
 pub mod ingest;
 pub mod listen;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub access_log: access::AccessLog,
     /// Set once the server is shutting down.
     pub shutdown: Shutdown,
+    /// The HLS/DASH segmenters (disabled unless the binary sets a running one).
+    pub hls: Arc<floe_hls::HlsService>,
     /// PCM taps and SSE/WebSocket sessions.
     pub pcm: Arc<pcm::PcmService>,
 }
@@ -55,6 +59,7 @@ impl AppState {
         access_log: access::AccessLog,
     ) -> AppState {
         AppState {
+            hls: floe_hls::HlsService::disabled(engine.clone()),
             engine,
             pcm: Arc::new(pcm::PcmService::new(settings.pcm.clone())),
             settings: Arc::new(settings),
