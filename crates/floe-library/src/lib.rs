@@ -38,10 +38,15 @@
 mod catalog;
 pub mod error;
 pub mod model;
+pub mod scan;
 pub mod schema;
+pub mod subsonic_queries;
+pub mod users;
+pub mod tags;
 
 pub use error::{LibraryError, Result};
 pub use model::{Album, Artist, Cover, CoverData, Page, PageRequest, Playlist, Track};
+pub use scan::{ScanFailure, ScanOptions, ScanProgress, ScanSummary};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -145,12 +150,10 @@ impl Library {
         Ok(value)
     }
 
-    #[allow(dead_code)]
     pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
         lock(&self.inner.writer)
     }
 
-    #[allow(dead_code)]
     pub(crate) fn scan_lock(&self) -> MutexGuard<'_, ()> {
         lock(&self.inner.scan_lock)
     }
@@ -171,7 +174,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Seconds since the Unix epoch.
-#[allow(dead_code)]
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
