@@ -88,20 +88,21 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/time", get(time))
 }
 
-/// The HLS playlist URL of a mount on this server, if offered.
-pub fn hls_url(state: &AppState, base_url: &str, mount: &str) -> Option<String> {
-    state
+/// The HLS playlist URL of a mount on this server, if its settings offer it (the server may
+/// still have HLS disabled: see [`crate::http::api::MountJson::offered`]).
+pub fn hls_url(base_url: &str, v: &crate::http::view::MountView) -> Option<String> {
+    v.mount
+        .policy
         .hls
-        .offered(mount)
-        .then(|| format!("{base_url}/hls{mount}/index.m3u8"))
+        .then(|| format!("{base_url}/hls{}/index.m3u8", v.path()))
 }
 
-/// The DASH MPD URL of a mount on this server, if offered.
-pub fn dash_url(state: &AppState, base_url: &str, mount: &str) -> Option<String> {
-    state
+/// The DASH MPD URL of a mount on this server, if its settings offer it.
+pub fn dash_url(base_url: &str, v: &crate::http::view::MountView) -> Option<String> {
+    v.mount
+        .policy
         .hls
-        .offered(mount)
-        .then(|| format!("{base_url}/hls{mount}/manifest.mpd"))
+        .then(|| format!("{base_url}/hls{}/manifest.mpd", v.path()))
 }
 
 /// `GET /api/v1/time`: the server's time (`urn:mpeg:dash:utc:http-iso:2014`).

@@ -59,6 +59,10 @@ pub struct MountJson {
     pub sse_url: String,
     /// The mount's PCM over WebSocket (binary frames), `ws://` or `wss://`.
     pub ws_url: String,
+    /// Absolute URL of the LL-HLS playlist (CMAF), when the mount is offered over HLS.
+    pub hls_url: Option<String>,
+    /// Absolute URL of the DASH MPD, when the mount is offered over DASH.
+    pub dash_url: Option<String>,
 }
 
 impl MountJson {
@@ -88,9 +92,22 @@ impl MountJson {
             pcm_url: super::pcm::url(&ctx.base_url, v.path(), super::pcm::Shape::L16),
             sse_url: super::sessions::sse_url(&ctx.base_url, v.path()),
             ws_url: super::sessions::ws_url(&ctx.base_url, v.path()),
+            hls_url: crate::hls::hls_url(&ctx.base_url, v),
+            dash_url: crate::hls::dash_url(&ctx.base_url, v),
             stream_url,
             playlists,
         }
+    }
+}
+
+impl MountJson {
+    /// Leaves out the HLS/DASH URLs when the server segments nothing.
+    pub fn offered(mut self, state: &AppState) -> MountJson {
+        if !state.hls.settings().enabled {
+            self.hls_url = None;
+            self.dash_url = None;
+        }
+        self
     }
 }
 
@@ -127,7 +144,7 @@ pub async fn mounts(
 ) -> Result<Response, HttpError> {
     let list: Vec<MountJson> = MountView::listed(&state.engine, false)
         .iter()
-        .map(|v| MountJson::of(v, &ctx))
+        .map(|v| MountJson::of(v, &ctx).offered(&state))
         .collect();
     to_json(&list)
 }
@@ -141,7 +158,7 @@ pub async fn mount(
 ) -> Result<Response, HttpError> {
     let rest = uri.path().strip_prefix("/api/v1/mounts").unwrap_or("");
     if let Some(m) = state.engine.mount(rest) {
-        return to_json(&MountJson::of(&MountView::of(m), &ctx));
+        return to_json(&MountJson::of(&MountView::of(m), &ctx).offered(&state));
     }
     let path = rest
         .strip_suffix("/listeners")
