@@ -42,6 +42,8 @@ pub mod scan;
 pub mod schema;
 pub mod subsonic_queries;
 pub mod users;
+pub mod subsonic_queries;
+pub mod users;
 pub mod tags;
 
 pub use error::{LibraryError, Result};

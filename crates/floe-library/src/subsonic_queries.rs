@@ -1,0 +1,677 @@
+//! Queries the Subsonic API needs beyond the catalog's browsing: albums with their creation
+//! time and play counts, album lists by kind (newest, frequent, by year, starred…), random
+//! songs, paged search over the full-text tables, playlists with their owners, and plays.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::catalog::{track_from_row, TRACK_COLUMNS};
+use crate::error::{LibraryError, Result};
+use crate::model::{Artist, Track};
+use crate::Library;
+
+/// An album as Subsonic lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlbumEntry {
+    /// Row id.
+    pub id: i64,
+    /// Title.
+    pub name: String,
+    /// Album artist's row id.
+    pub artist_id: i64,
+    /// Album artist's name.
+    pub artist: String,
+    /// The earliest year among its tracks.
+    pub year: Option<u32>,
+    /// The most common genre among its tracks.
+    pub genre: Option<String>,
+    /// Tracks on it.
+    pub song_count: u64,
+    /// Total duration in milliseconds.
+    pub duration_ms: u64,
+    /// Its picture (see [`Library::cover`]).
+    pub cover_id: Option<i64>,
+    /// When its first track entered the catalog (seconds since the Unix epoch).
+    pub created: i64,
+    /// Plays recorded for its tracks.
+    pub play_count: u64,
+}
+
+const ALBUM_QUERY: &str = "SELECT al.id, al.name, al.artist_id, ar.name, \
+    (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), \
+    (SELECT t.genre FROM tracks t WHERE t.album_id = al.id AND t.genre IS NOT NULL \
+        GROUP BY t.genre ORDER BY COUNT(*) DESC, t.genre LIMIT 1), \
+    (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id), \
+    (SELECT COALESCE(SUM(t.duration_ms), 0) FROM tracks t WHERE t.album_id = al.id), \
+    (SELECT t.cover_id FROM tracks t WHERE t.album_id = al.id AND t.cover_id IS NOT NULL \
+        ORDER BY t.cover_embedded, t.disc_no, t.track_no, t.id LIMIT 1), \
+    (SELECT COALESCE(MIN(t.added), 0) FROM tracks t WHERE t.album_id = al.id), \
+    (SELECT COUNT(*) FROM plays p JOIN tracks t ON t.id = p.track_id WHERE t.album_id = al.id) \
+    FROM albums al JOIN artists ar ON ar.id = al.artist_id";
+
+fn album_from_row(r: &Row<'_>) -> rusqlite::Result<AlbumEntry> {
+    Ok(AlbumEntry {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        artist_id: r.get(2)?,
+        artist: r.get(3)?,
+        year: r.get(4)?,
+        genre: r.get(5)?,
+        song_count: r.get::<_, i64>(6)?.max(0) as u64,
+        duration_ms: r.get::<_, i64>(7)?.max(0) as u64,
+        cover_id: r.get(8)?,
+        created: r.get(9)?,
+        play_count: r.get::<_, i64>(10)?.max(0) as u64,
+    })
+}
+
+fn albums_where(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<AlbumEntry>> {
+    let sql = format!("{ALBUM_QUERY} {tail}");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params, album_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn tracks_where(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Track>> {
+    let sql = format!("SELECT {TRACK_COLUMNS} FROM tracks t {tail}");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params, track_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The album with this id.
+pub fn album(lib: &Library, id: i64) -> Result<Option<AlbumEntry>> {
+    lib.read(|conn| {
+        Ok(albums_where(conn, "WHERE al.id = ?1", [id])?
+            .into_iter()
+            .next())
+    })
+}
+
+/// An album artist's albums, by year then name.
+pub fn artist_albums(lib: &Library, artist_id: i64) -> Result<Vec<AlbumEntry>> {
+    lib.read(|conn| {
+        albums_where(
+            conn,
+            "WHERE al.artist_id = ?1 ORDER BY \
+             (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), al.sort_name, al.id",
+            [artist_id],
+        )
+    })
+}
+
+/// Artists with at least one album (album artists), by sort name.
+pub fn album_artists(lib: &Library) -> Result<Vec<Artist>> {
+    let ids: Vec<i64> = lib.read(|conn| {
+        Ok(conn
+            .prepare_cached(
+                "SELECT a.id FROM artists a WHERE EXISTS \
+                 (SELECT 1 FROM albums al WHERE al.artist_id = a.id) ORDER BY a.sort_name, a.id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    })?;
+    artists_by_ids(lib, &ids)
+}
+
+fn artists_by_ids(lib: &Library, ids: &[i64]) -> Result<Vec<Artist>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(a) = lib.artist(*id)? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// The latest time a track entered or changed in the catalog (seconds since the Unix epoch).
+pub fn last_modified(lib: &Library) -> Result<i64> {
+    lib.read(|conn| {
+        Ok(conn.query_row(
+            "SELECT COALESCE(MAX(MAX(added), MAX(mtime)), 0) FROM tracks",
+            [],
+            |r| r.get(0),
+        )?)
+    })
+}
+
+/// The kinds of `getAlbumList2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlbumListKind {
+    /// In random order.
+    Random,
+    /// Most recently added first.
+    Newest,
+    /// By album name.
+    ByName,
+    /// By album artist, then album name.
+    ByArtist,
+    /// Most played first (played albums only).
+    Frequent,
+    /// Most recently played first (played albums only).
+    Recent,
+    /// Starred by the user, most recent star first.
+    Starred,
+    /// Released in `from..=to` (or `to..=from` in reverse order when `from > to`).
+    ByYear {
+        /// First year.
+        from: u32,
+        /// Last year.
+        to: u32,
+    },
+    /// With at least one track of this genre (case-insensitive).
+    ByGenre(String),
+}
+
+/// A page of albums of the given kind; `user_id` is whose stars count.
+pub fn album_list(
+    lib: &Library,
+    kind: &AlbumListKind,
+    user_id: i64,
+    size: u32,
+    offset: u32,
+) -> Result<Vec<AlbumEntry>> {
+    const YEAR: &str = "(SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id)";
+    const PLAYS: &str =
+        "(SELECT COUNT(*) FROM plays p JOIN tracks t ON t.id = p.track_id WHERE t.album_id = al.id)";
+    const LAST_PLAY: &str =
+        "(SELECT MAX(p.at) FROM plays p JOIN tracks t ON t.id = p.track_id WHERE t.album_id = al.id)";
+    lib.read(|conn| {
+        let page = params![size, offset];
+        match kind {
+            AlbumListKind::Random => {
+                albums_where(conn, "ORDER BY random() LIMIT ?1 OFFSET ?2", page)
+            }
+            AlbumListKind::Newest => albums_where(
+                conn,
+                "ORDER BY (SELECT MIN(t.added) FROM tracks t WHERE t.album_id = al.id) DESC, \
+                 al.id DESC LIMIT ?1 OFFSET ?2",
+                page,
+            ),
+            AlbumListKind::ByName => albums_where(
+                conn,
+                "ORDER BY al.sort_name, al.id LIMIT ?1 OFFSET ?2",
+                page,
+            ),
+            AlbumListKind::ByArtist => albums_where(
+                conn,
+                "ORDER BY ar.sort_name, al.sort_name, al.id LIMIT ?1 OFFSET ?2",
+                page,
+            ),
+            AlbumListKind::Frequent => albums_where(
+                conn,
+                &format!("WHERE {PLAYS} > 0 ORDER BY {PLAYS} DESC, al.id LIMIT ?1 OFFSET ?2"),
+                page,
+            ),
+            AlbumListKind::Recent => albums_where(
+                conn,
+                &format!(
+                    "WHERE {LAST_PLAY} IS NOT NULL ORDER BY {LAST_PLAY} DESC, al.id \
+                     LIMIT ?1 OFFSET ?2"
+                ),
+                page,
+            ),
+            AlbumListKind::Starred => albums_where(
+                conn,
+                "JOIN stars s ON s.item_kind = 'album' AND s.item_id = al.id AND s.user_id = ?3 \
+                 ORDER BY s.at DESC, al.id LIMIT ?1 OFFSET ?2",
+                params![size, offset, user_id],
+            ),
+            AlbumListKind::ByYear { from, to } => {
+                let (low, high, order) = if from <= to {
+                    (from, to, "ASC")
+                } else {
+                    (to, from, "DESC")
+                };
+                albums_where(
+                    conn,
+                    &format!(
+                        "WHERE {YEAR} BETWEEN ?3 AND ?4 ORDER BY {YEAR} {order}, al.sort_name, \
+                         al.id LIMIT ?1 OFFSET ?2"
+                    ),
+                    params![size, offset, low, high],
+                )
+            }
+            AlbumListKind::ByGenre(genre) => albums_where(
+                conn,
+                "WHERE EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id \
+                 AND t.genre = ?3 COLLATE NOCASE) ORDER BY al.sort_name, al.id LIMIT ?1 OFFSET ?2",
+                params![size, offset, genre],
+            ),
+        }
+    })
+}
+
+/// What `getRandomSongs` filters by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RandomFilter {
+    /// How many songs at most.
+    pub size: u32,
+    /// Only this genre (case-insensitive).
+    pub genre: Option<String>,
+    /// Only from this year on.
+    pub from_year: Option<u32>,
+    /// Only up to this year.
+    pub to_year: Option<u32>,
+}
+
+/// Random tracks matching the filter.
+pub fn random_songs(lib: &Library, filter: &RandomFilter) -> Result<Vec<Track>> {
+    lib.read(|conn| {
+        tracks_where(
+            conn,
+            "WHERE (?2 IS NULL OR t.genre = ?2 COLLATE NOCASE) \
+             AND (?3 IS NULL OR t.year >= ?3) AND (?4 IS NULL OR t.year <= ?4) \
+             ORDER BY random() LIMIT ?1",
+            params![filter.size, filter.genre, filter.from_year, filter.to_year],
+        )
+    })
+}
+
+/// Counts and offsets of each part of a search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchPage {
+    /// Artists at most.
+    pub artist_count: u32,
+    /// Artists skipped.
+    pub artist_offset: u32,
+    /// Albums at most.
+    pub album_count: u32,
+    /// Albums skipped.
+    pub album_offset: u32,
+    /// Songs at most.
+    pub song_count: u32,
+    /// Songs skipped.
+    pub song_offset: u32,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchResult {
+    /// Matching artists.
+    pub artists: Vec<Artist>,
+    /// Matching albums.
+    pub albums: Vec<AlbumEntry>,
+    /// Matching tracks.
+    pub songs: Vec<Track>,
+}
+
+/// The FTS5 query for what a user typed: every word must match as a word prefix. `None`
+/// when nothing searchable is left (list everything).
+pub fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// Searches artists, albums and tracks: every word of `text` as a prefix of a word of the
+/// name (or, for albums and tracks, of the artist's and album's names too); an empty `text`
+/// lists everything by name.
+pub fn search(lib: &Library, text: &str, page: &SearchPage) -> Result<SearchResult> {
+    let fts = fts_query(text);
+    let (artist_ids, album_ids, track_ids) = lib.read(|conn| {
+        let ids = |sql: &str, count: u32, offset: u32| -> Result<Vec<i64>> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = match &fts {
+                Some(q) => stmt
+                    .query_map(params![q, count, offset], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>(),
+                None => stmt
+                    .query_map(params![count, offset], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>(),
+            };
+            Ok(rows?)
+        };
+        Ok(match &fts {
+            Some(_) => (
+                ids(
+                    "SELECT f.rowid FROM artists_fts f JOIN artists a ON a.id = f.rowid \
+                     WHERE artists_fts MATCH ?1 AND EXISTS \
+                     (SELECT 1 FROM albums al WHERE al.artist_id = a.id) \
+                     ORDER BY rank, a.sort_name LIMIT ?2 OFFSET ?3",
+                    page.artist_count,
+                    page.artist_offset,
+                )?,
+                ids(
+                    "SELECT rowid FROM albums_fts WHERE albums_fts MATCH ?1 \
+                     ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+                    page.album_count,
+                    page.album_offset,
+                )?,
+                ids(
+                    "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1 \
+                     ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+                    page.song_count,
+                    page.song_offset,
+                )?,
+            ),
+            None => (
+                ids(
+                    "SELECT a.id FROM artists a WHERE EXISTS \
+                     (SELECT 1 FROM albums al WHERE al.artist_id = a.id) \
+                     ORDER BY a.sort_name, a.id LIMIT ?1 OFFSET ?2",
+                    page.artist_count,
+                    page.artist_offset,
+                )?,
+                ids(
+                    "SELECT id FROM albums ORDER BY sort_name, id LIMIT ?1 OFFSET ?2",
+                    page.album_count,
+                    page.album_offset,
+                )?,
+                ids(
+                    "SELECT id FROM tracks ORDER BY title, id LIMIT ?1 OFFSET ?2",
+                    page.song_count,
+                    page.song_offset,
+                )?,
+            ),
+        })
+    })?;
+    let mut albums = Vec::with_capacity(album_ids.len());
+    for id in album_ids {
+        if let Some(a) = album(lib, id)? {
+            albums.push(a);
+        }
+    }
+    Ok(SearchResult {
+        artists: artists_by_ids(lib, &artist_ids)?,
+        albums,
+        songs: lib.tracks_by_ids(&track_ids)?,
+    })
+}
+
+/// A playlist with its owner's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistEntry {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Comment (empty when none).
+    pub comment: String,
+    /// Owner's user id (`None` for playlists made through the REST API without a user).
+    pub owner_id: Option<i64>,
+    /// Owner's name (empty without an owner).
+    pub owner: String,
+    /// Visible to every user.
+    pub public: bool,
+    /// Entries.
+    pub song_count: u64,
+    /// Total duration in milliseconds.
+    pub duration_ms: u64,
+    /// Creation time (seconds since the Unix epoch).
+    pub created: i64,
+    /// Last change (seconds since the Unix epoch).
+    pub changed: i64,
+}
+
+const PLAYLIST_QUERY: &str = "SELECT p.id, p.name, p.comment, p.owner_user_id, \
+    COALESCE(u.name, ''), p.public, \
+    (SELECT COUNT(*) FROM playlist_tracks pt WHERE pt.playlist_id = p.id), \
+    (SELECT COALESCE(SUM(t.duration_ms), 0) FROM playlist_tracks pt \
+        JOIN tracks t ON t.id = pt.track_id WHERE pt.playlist_id = p.id), \
+    p.created, p.changed \
+    FROM playlists p LEFT JOIN users u ON u.id = p.owner_user_id";
+
+fn playlist_from_row(r: &Row<'_>) -> rusqlite::Result<PlaylistEntry> {
+    Ok(PlaylistEntry {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        comment: r.get(2)?,
+        owner_id: r.get(3)?,
+        owner: r.get(4)?,
+        public: r.get(5)?,
+        song_count: r.get::<_, i64>(6)?.max(0) as u64,
+        duration_ms: r.get::<_, i64>(7)?.max(0) as u64,
+        created: r.get(8)?,
+        changed: r.get(9)?,
+    })
+}
+
+fn playlists_where(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<PlaylistEntry>> {
+    let sql = format!("{PLAYLIST_QUERY} {tail}");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params, playlist_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The user's own playlists and everyone's public ones, by name.
+pub fn playlists_visible_to(lib: &Library, user_id: i64) -> Result<Vec<PlaylistEntry>> {
+    lib.read(|conn| {
+        playlists_where(
+            conn,
+            "WHERE p.owner_user_id = ?1 OR p.public = 1 ORDER BY p.name, p.id",
+            [user_id],
+        )
+    })
+}
+
+/// The playlists a named user owns, by name.
+pub fn playlists_owned_by(lib: &Library, user_name: &str) -> Result<Vec<PlaylistEntry>> {
+    lib.read(|conn| playlists_where(conn, "WHERE u.name = ?1 ORDER BY p.name, p.id", [user_name]))
+}
+
+/// A playlist and its tracks in order.
+pub fn playlist(lib: &Library, id: i64) -> Result<Option<(PlaylistEntry, Vec<Track>)>> {
+    lib.read(|conn| {
+        let Some(p) = playlists_where(conn, "WHERE p.id = ?1", [id])?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let tracks = tracks_where(
+            conn,
+            "JOIN playlist_tracks pt ON pt.track_id = t.id WHERE pt.playlist_id = ?1 \
+             ORDER BY pt.position",
+            [id],
+        )?;
+        Ok(Some((p, tracks)))
+    })
+}
+
+fn check_tracks(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM tracks WHERE id = ?1")?;
+    for id in ids {
+        if stmt.query_row([id], |_| Ok(())).optional()?.is_none() {
+            return Err(LibraryError::NotFound {
+                kind: "track",
+                id: *id,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn write_entries(conn: &Connection, playlist_id: i64, tracks: &[i64]) -> Result<()> {
+    conn.execute(
+        "DELETE FROM playlist_tracks WHERE playlist_id = ?1",
+        [playlist_id],
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO playlist_tracks (playlist_id, position, track_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for (position, track) in tracks.iter().enumerate() {
+        insert.execute(params![playlist_id, position as i64, track])?;
+    }
+    Ok(())
+}
+
+/// Creates a private playlist owned by `owner` holding `tracks`; its id. An unknown track
+/// is [`LibraryError::NotFound`] and nothing is created.
+pub fn create_playlist(
+    lib: &Library,
+    owner: i64,
+    name: &str,
+    tracks: &[i64],
+    now: i64,
+) -> Result<i64> {
+    lib.write(|tx| {
+        check_tracks(tx, tracks)?;
+        tx.execute(
+            "INSERT INTO playlists (name, owner_user_id, comment, public, created, changed) \
+             VALUES (?1, ?2, '', 0, ?3, ?3)",
+            params![name, owner, now],
+        )?;
+        let id = tx.last_insert_rowid();
+        write_entries(tx, id, tracks)?;
+        Ok(id)
+    })
+}
+
+/// A change to a playlist; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlaylistChange {
+    /// New name.
+    pub name: Option<String>,
+    /// New comment.
+    pub comment: Option<String>,
+    /// New visibility.
+    pub public: Option<bool>,
+    /// Entries to remove, by their index in the playlist before the change (out-of-range
+    /// indexes are an error).
+    pub remove_indexes: Vec<usize>,
+    /// Tracks to append (after the removals).
+    pub add: Vec<i64>,
+    /// All entries replaced by these (before removals and additions).
+    pub replace_with: Option<Vec<i64>>,
+}
+
+/// Applies a change in one transaction.
+pub fn update_playlist(lib: &Library, id: i64, change: &PlaylistChange, now: i64) -> Result<()> {
+    lib.write(|tx| {
+        let exists = tx
+            .query_row("SELECT 1 FROM playlists WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !exists {
+            return Err(LibraryError::NotFound {
+                kind: "playlist",
+                id,
+            });
+        }
+        let mut entries: Vec<i64> = match &change.replace_with {
+            Some(list) => {
+                check_tracks(tx, list)?;
+                list.clone()
+            }
+            None => tx
+                .prepare_cached(
+                    "SELECT track_id FROM playlist_tracks WHERE playlist_id = ?1 ORDER BY position",
+                )?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?,
+        };
+        if let Some(&bad) = change.remove_indexes.iter().find(|&&i| i >= entries.len()) {
+            return Err(LibraryError::Invalid {
+                field: "songIndexToRemove",
+                reason: format!("{bad} is beyond the playlist's {} entries", entries.len()),
+            });
+        }
+        let mut keep = vec![true; entries.len()];
+        for &i in &change.remove_indexes {
+            keep[i] = false;
+        }
+        let mut flags = keep.into_iter();
+        entries.retain(|_| flags.next().unwrap_or(true));
+        check_tracks(tx, &change.add)?;
+        entries.extend_from_slice(&change.add);
+        write_entries(tx, id, &entries)?;
+        if let Some(name) = &change.name {
+            tx.execute(
+                "UPDATE playlists SET name = ?1 WHERE id = ?2",
+                params![name, id],
+            )?;
+        }
+        if let Some(comment) = &change.comment {
+            tx.execute(
+                "UPDATE playlists SET comment = ?1 WHERE id = ?2",
+                params![comment, id],
+            )?;
+        }
+        if let Some(public) = change.public {
+            tx.execute(
+                "UPDATE playlists SET public = ?1 WHERE id = ?2",
+                params![public, id],
+            )?;
+        }
+        tx.execute(
+            "UPDATE playlists SET changed = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
+        Ok(())
+    })
+}
+
+/// Deletes a playlist (its entries go with it).
+pub fn delete_playlist(lib: &Library, id: i64) -> Result<()> {
+    lib.write(
+        |tx| match tx.execute("DELETE FROM playlists WHERE id = ?1", [id])? {
+            0 => Err(LibraryError::NotFound {
+                kind: "playlist",
+                id,
+            }),
+            _ => Ok(()),
+        },
+    )
+}
+
+/// Records that `user_id` played `track_id` at `at` (seconds since the Unix epoch).
+pub fn record_play(lib: &Library, user_id: i64, track_id: i64, at: i64) -> Result<()> {
+    lib.write(|tx| {
+        check_tracks(tx, &[track_id])?;
+        tx.execute(
+            "INSERT INTO plays (track_id, user_id, at) VALUES (?1, ?2, ?3)",
+            params![track_id, user_id, at],
+        )?;
+        Ok(())
+    })
+}
+
+/// Plays recorded for a track.
+pub fn play_count(lib: &Library, track_id: i64) -> Result<u64> {
+    lib.read(|conn| {
+        Ok(conn
+            .query_row(
+                "SELECT COUNT(*) FROM plays WHERE track_id = ?1",
+                [track_id],
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_queries_are_quoted_word_prefixes() {
+        assert_eq!(
+            fts_query("alpha ban").as_deref(),
+            Some("\"alpha\"* \"ban\"*")
+        );
+        assert_eq!(
+            fts_query("  \"AC/DC\" "),
+            Some("\"AC\"* \"DC\"*".to_string())
+        );
+        assert_eq!(fts_query("\" * -"), None);
+        assert_eq!(fts_query(""), None);
+    }
+}
