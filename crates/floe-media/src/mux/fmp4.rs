@@ -691,3 +691,351 @@ impl BitWriter {
         self.bytes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aac_lc() -> TrackConfig {
+        TrackConfig {
+            codec: AudioCodec::Aac {
+                audio_specific_config: vec![0x12, 0x10],
+            },
+            sample_rate: 44_100,
+            channels: 2,
+            timescale: 44_100,
+        }
+    }
+
+    /// The boxes at one level: (type, start, size).
+    fn boxes(data: &[u8]) -> Vec<([u8; 4], usize, usize)> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos + 8 <= data.len() {
+            let size = u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]])
+                as usize;
+            assert!(
+                size >= 8 && pos + size <= data.len(),
+                "box at {pos} overruns"
+            );
+            let mut kind = [0; 4];
+            kind.copy_from_slice(&data[pos + 4..pos + 8]);
+            out.push((kind, pos, size));
+            pos += size;
+        }
+        assert_eq!(pos, data.len(), "trailing bytes");
+        out
+    }
+
+    fn kinds(data: &[u8]) -> Vec<String> {
+        boxes(data)
+            .iter()
+            .map(|(k, _, _)| String::from_utf8_lossy(k).into_owned())
+            .collect()
+    }
+
+    /// The body of the first box of type `kind` at this level (after `skip` header bytes).
+    fn child<'a>(data: &'a [u8], kind: &[u8; 4], skip: usize) -> &'a [u8] {
+        let (_, start, size) = boxes(data)
+            .into_iter()
+            .find(|(k, _, _)| k == kind)
+            .unwrap_or_else(|| panic!("no {}", String::from_utf8_lossy(kind)));
+        &data[start + 8 + skip..start + size]
+    }
+
+    /// The whole box (header included) starting at the first occurrence of `kind`.
+    fn find_box<'a>(data: &'a [u8], kind: &[u8; 4]) -> &'a [u8] {
+        let at = data
+            .windows(4)
+            .position(|w| w == kind)
+            .expect("box present")
+            - 4;
+        let size = u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        &data[at..at + size as usize]
+    }
+
+    #[test]
+    fn init_segment_layout() {
+        let init = init_segment(&aac_lc()).expect("init");
+        assert_eq!(kinds(&init), ["ftyp", "moov"]);
+        assert_eq!(
+            &init[..32],
+            b"\0\0\0\x20ftypiso6\0\0\0\0iso6cmfcdashmp41".as_slice()
+        );
+        let moov = child(&init, b"moov", 0);
+        assert_eq!(kinds(moov), ["mvhd", "trak", "mvex"]);
+        let trak = child(moov, b"trak", 0);
+        assert_eq!(kinds(trak), ["tkhd", "mdia"]);
+        let mdia = child(trak, b"mdia", 0);
+        assert_eq!(kinds(mdia), ["mdhd", "hdlr", "minf"]);
+        let minf = child(mdia, b"minf", 0);
+        assert_eq!(kinds(minf), ["smhd", "dinf", "stbl"]);
+        let stbl = child(minf, b"stbl", 0);
+        assert_eq!(kinds(stbl), ["stsd", "stts", "stsc", "stsz", "stco"]);
+        // mdhd: version/flags, creation, modification, then the timescale
+        let mdhd = child(mdia, b"mdhd", 0);
+        assert_eq!(&mdhd[12..16], &44_100u32.to_be_bytes());
+        // tkhd: track id 1
+        assert_eq!(&child(trak, b"tkhd", 0)[12..16], &[0, 0, 0, 1]);
+        // trex: track 1, description 1, default duration/size 0, sync-sample flags
+        assert_eq!(
+            child(child(moov, b"mvex", 0), b"trex", 0),
+            &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0]
+        );
+        // the sample entry: mp4a, 2 channels, 16 bits, 44100 << 16
+        let stsd = child(stbl, b"stsd", 8);
+        let mp4a = child(stsd, b"mp4a", 0);
+        assert_eq!(
+            &mp4a[..28],
+            &[
+                0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 16, 0, 0, 0, 0, 0xAC,
+                0x44, 0, 0
+            ]
+        );
+    }
+
+    #[test]
+    fn esds_bytes() {
+        let init = init_segment(&aac_lc()).expect("init");
+        assert_eq!(
+            find_box(&init, b"esds"),
+            &[
+                0, 0, 0, 39, b'e', b's', b'd', b's', 0, 0, 0, 0, // full box
+                0x03, 25, 0, 1, 0, // ES_Descriptor, ES_ID 1
+                0x04, 17, 0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // DecoderConfig
+                0x05, 2, 0x12, 0x10, // DecoderSpecificInfo: the ASC
+                0x06, 1, 2, // SLConfig
+            ]
+        );
+        let mp3 = TrackConfig {
+            codec: AudioCodec::Mp3,
+            ..aac_lc()
+        };
+        let init = init_segment(&mp3).expect("init");
+        assert_eq!(
+            find_box(&init, b"esds"),
+            &[
+                0, 0, 0, 35, b'e', b's', b'd', b's', 0, 0, 0, 0, 0x03, 21, 0, 1, 0, 0x04, 13, 0x6B,
+                0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x06, 1, 2,
+            ]
+        );
+    }
+
+    #[test]
+    fn dops_bytes() {
+        let head = b"OpusHead\x01\x02\x38\x01\x80\xBB\x00\x00\x00\x00\x00";
+        let config = TrackConfig::from_opus_head(head).expect("OpusHead");
+        assert_eq!(config.sample_rate, 48_000);
+        assert_eq!(config.timescale, 48_000);
+        assert_eq!(config.channels, 2);
+        let init = init_segment(&config).expect("init");
+        assert_eq!(
+            find_box(&init, b"dOps"),
+            b"\0\0\0\x13dOps\x00\x02\x01\x38\x00\x00\xBB\x80\x00\x00\x00".as_slice()
+        );
+        let entry = find_box(&init, b"Opus");
+        assert_eq!(&entry[24..28], &[0, 2, 0, 16]); // channels, sample size
+        assert_eq!(&entry[32..36], &[0xBB, 0x80, 0, 0]); // 48000 << 16
+        assert_eq!(codecs_string(&config), "opus");
+    }
+
+    #[test]
+    fn dops_with_mapping_family_1() {
+        let mut head = b"OpusHead\x01\x06\x38\x01\x80\xBB\x00\x00\x00\x00\x01".to_vec();
+        head.extend_from_slice(&[4, 2, 0, 4, 1, 2, 3, 5]);
+        let config = TrackConfig::from_opus_head(&head).expect("OpusHead");
+        let init = init_segment(&config).expect("init");
+        let dops = find_box(&init, b"dOps");
+        assert_eq!(
+            &dops[8..],
+            &[0, 6, 1, 0x38, 0, 0, 0xBB, 0x80, 0, 0, 1, 4, 2, 0, 4, 1, 2, 3, 5]
+        );
+        assert!(
+            TrackConfig::from_opus_head(&head[..24]).is_err(),
+            "truncated table"
+        );
+        assert!(TrackConfig::from_opus_head(b"OpusTags\x01\x02").is_err());
+    }
+
+    #[test]
+    fn dfla_bytes() {
+        let mut streaminfo = [0u8; 34];
+        streaminfo[10] = 0x0A; // 44100 Hz: 20 bits 0x0AC44, 3 bits channels-1, 5 bits bps-1
+        streaminfo[11] = 0xC4;
+        streaminfo[12] = 0x42; // rate low nibble 4, channels-1 = 1, bps-1 high bit 0
+        streaminfo[13] = 0xF0; // bps-1 low bits 1111 -> 16 bits
+        let config = TrackConfig {
+            codec: AudioCodec::Flac { streaminfo },
+            ..aac_lc()
+        };
+        let init = init_segment(&config).expect("init");
+        let dfla = find_box(&init, b"dfLa");
+        assert_eq!(
+            &dfla[..16],
+            b"\0\0\0\x32dfLa\0\0\0\0\x80\0\0\x22".as_slice()
+        );
+        assert_eq!(&dfla[16..], &streaminfo);
+        let entry = find_box(&init, b"fLaC");
+        assert_eq!(&entry[24..28], &[0, 2, 0, 16]);
+        assert_eq!(codecs_string(&config), "fLaC");
+    }
+
+    #[test]
+    fn media_segment_bytes() {
+        let samples = [
+            Sample {
+                data: &[0xAA, 0xBB],
+                duration: 1024,
+            },
+            Sample {
+                data: &[0xCC],
+                duration: 1024,
+            },
+        ];
+        let seg = media_segment(&aac_lc(), 7, 0x1_0000_0002, &samples).expect("segment");
+        let want: Vec<u8> = [
+            &b"\0\0\0\x18stypmsdh\0\0\0\0msdhmsix"[..],
+            b"\0\0\0\x6Cmoof",
+            b"\0\0\0\x10mfhd\0\0\0\0\0\0\0\x07",
+            b"\0\0\0\x54traf",
+            b"\0\0\0\x14tfhd\x00\x02\x00\x20\0\0\0\x01\x02\0\0\0",
+            b"\0\0\0\x14tfdt\x01\0\0\0\0\0\0\x01\0\0\0\x02",
+            b"\0\0\0\x24trun\x00\x00\x03\x01\0\0\0\x02\0\0\0\x74",
+            b"\0\0\x04\0\0\0\0\x02\0\0\x04\0\0\0\0\x01",
+            b"\0\0\0\x0Bmdat\xAA\xBB\xCC",
+        ]
+        .concat();
+        assert_eq!(seg, want);
+        // the data offset points at the first sample: moof start + 0x74
+        assert_eq!(seg[24 + 0x74], 0xAA);
+    }
+
+    #[test]
+    fn events_go_between_styp_and_moof() {
+        let samples = [Sample {
+            data: &[1],
+            duration: 960,
+        }];
+        let emsg = id3_emsg(0, 48_000, 1, "x");
+        let seg = media_segment_with_events(&aac_lc(), 1, 0, &samples, &[&emsg]).expect("seg");
+        assert_eq!(kinds(&seg), ["styp", "emsg", "moof", "mdat"]);
+        let plain = media_segment(&aac_lc(), 1, 0, &samples).expect("seg");
+        assert_eq!(seg.len(), plain.len() + emsg.len());
+        // the trun data offset is relative to moof, so it is unchanged by the event
+        assert_eq!(&seg[seg.len() - 9 - 12..], &plain[plain.len() - 9 - 12..]);
+    }
+
+    #[test]
+    fn id3_emsg_bytes() {
+        let emsg = id3_emsg(90_000, 90_000, 7, "A");
+        let want: Vec<u8> = [
+            &b"\0\0\0\x54emsg\x01\0\0\0"[..],
+            &90_000u32.to_be_bytes(),
+            &90_000u64.to_be_bytes(),
+            &[0xFF; 4],
+            &[0, 0, 0, 7],
+            b"https://aomedia.org/emsg/ID3\0\0",
+            b"ID3\x04\0\0\0\0\0\x0C",
+            b"TIT2\0\0\0\x02\0\0\x03A",
+        ]
+        .concat();
+        assert_eq!(emsg, want);
+    }
+
+    #[test]
+    fn aac_config_from_adts_headers() {
+        // AAC-LC, 44.1 kHz (index 4), stereo
+        let lc = [0xFF, 0xF1, 0x50, 0x80, 0x2E, 0x7F, 0xFC];
+        assert_eq!(
+            aac_config_from_adts(&lc, false).expect("lc"),
+            (vec![0x12, 0x10], 44_100)
+        );
+        // HE-AAC: 24 kHz core (index 6), stereo -> AOT 5, ext 48 kHz (index 3), AOT 2
+        let he = [0xFF, 0xF1, 0x58, 0x80, 0x2E, 0x7F, 0xFC];
+        let (asc, rate) = aac_config_from_adts(&he, true).expect("he");
+        assert_eq!(
+            (asc.as_slice(), rate),
+            (&[0x2B, 0x11, 0x88, 0x00][..], 48_000)
+        );
+        let config = TrackConfig {
+            codec: AudioCodec::Aac {
+                audio_specific_config: asc,
+            },
+            sample_rate: rate,
+            channels: 2,
+            timescale: rate,
+        };
+        assert_eq!(codecs_string(&config), "mp4a.40.5");
+        assert!(aac_config_from_adts(&lc[..6], false).is_err());
+        assert!(aac_config_from_adts(&[0xFF, 0xF1, 0x7C, 0x80, 0, 0, 0], false).is_err());
+        // 96 kHz core has no doubled rate for SBR
+        assert!(aac_config_from_adts(&[0xFF, 0xF1, 0x40, 0x80, 0, 0, 0], true).is_err());
+    }
+
+    #[test]
+    fn codecs_strings() {
+        let mut c = aac_lc();
+        assert_eq!(codecs_string(&c), "mp4a.40.2");
+        c.codec = AudioCodec::Aac {
+            audio_specific_config: vec![0xE9, 0x11, 0x88, 0x00], // AOT 29 (HE-AAC v2)
+        };
+        assert_eq!(codecs_string(&c), "mp4a.40.29");
+        c.codec = AudioCodec::Aac {
+            audio_specific_config: vec![0xF8, 0x20], // escaped AOT 32 + 1 = 33
+        };
+        assert_eq!(codecs_string(&c), "mp4a.40.33");
+        c.codec = AudioCodec::Mp3;
+        assert_eq!(codecs_string(&c), "mp4a.6B");
+        c.sample_rate = 22_050;
+        assert_eq!(codecs_string(&c), "mp4a.69");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let c = aac_lc();
+        assert_eq!(media_segment(&c, 1, 0, &[]), Err(MuxError::NoSamples));
+        let many = vec![
+            Sample {
+                data: &[],
+                duration: 1
+            };
+            MAX_SAMPLES_PER_SEGMENT + 1
+        ];
+        assert!(matches!(
+            media_segment(&c, 1, 0, &many),
+            Err(MuxError::TooManySamples { .. })
+        ));
+        for bad in [
+            TrackConfig {
+                channels: 0,
+                ..aac_lc()
+            },
+            TrackConfig {
+                timescale: 0,
+                ..aac_lc()
+            },
+            TrackConfig {
+                codec: AudioCodec::Aac {
+                    audio_specific_config: vec![0x12],
+                },
+                ..aac_lc()
+            },
+            TrackConfig {
+                codec: AudioCodec::Opus {
+                    pre_skip: 0,
+                    input_sample_rate: 48_000,
+                    output_gain: 0,
+                    channel_mapping_family: 0,
+                    channel_mapping: None,
+                },
+                channels: 6,
+                ..aac_lc()
+            },
+        ] {
+            assert!(
+                matches!(init_segment(&bad), Err(MuxError::Config(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -129,10 +129,9 @@ impl TsMuxer {
         let mut out = Vec::with_capacity(
             PACKET_SIZE * (3 + frames.iter().map(|f| f.data.len() / 176 + 1).sum::<usize>()),
         );
-        let pat = self.pat();
-        write_packets(&mut out, 0, &mut self.cc_pat, &pat, None);
-        let pmt = self.pmt();
-        write_packets(&mut out, PMT_PID, &mut self.cc_pmt, &pmt, None);
+        let (pat, pmt) = (self.pat(), self.pmt());
+        write_section(&mut out, 0, &mut self.cc_pat, &pat);
+        write_section(&mut out, PMT_PID, &mut self.cc_pmt, &pmt);
         if let Some(title) = title {
             let tag = id3_tag(&[id3_text_frame(b"TIT2", title)]);
             if tag.len() > MAX_FRAME_LEN {
@@ -253,6 +252,20 @@ fn pes_packet(stream_id: u8, pts: u64, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One transport packet holding a PSI section (pointer field included), the rest of the
+/// payload stuffed with 0xFF as ISO 13818-1 section 2.4.4 prescribes. Sections here are far
+/// below 184 bytes.
+fn write_section(out: &mut Vec<u8>, pid: u16, cc: &mut u8, section: &[u8]) {
+    let section = &section[..section.len().min(184)];
+    out.push(0x47);
+    out.push(0x40 | ((pid >> 8) as u8 & 0x1F));
+    out.push(pid as u8);
+    out.push(0x10 | (*cc & 0x0F));
+    out.extend_from_slice(section);
+    out.resize(out.len() + 184 - section.len(), 0xFF);
+    *cc = (*cc + 1) & 0x0F;
+}
+
 /// Splits `payload` into transport packets on `pid`: the first with payload-unit-start (and,
 /// given a PCR, an adaptation field with the random-access flag and the PCR); the last padded
 /// with adaptation-field stuffing.
@@ -306,5 +319,242 @@ fn write_packets(out: &mut Vec<u8>, pid: u16, cc: &mut u8, payload: &[u8], pcr: 
         *cc = (*cc + 1) & 0x0F;
         rest = &rest[take..];
         first = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packets(ts: &[u8]) -> Vec<&[u8]> {
+        assert_eq!(ts.len() % PACKET_SIZE, 0);
+        ts.chunks(PACKET_SIZE).collect()
+    }
+
+    fn pid(p: &[u8]) -> u16 {
+        u16::from(p[1] & 0x1F) << 8 | u16::from(p[2])
+    }
+
+    /// The payload of a packet (after the adaptation field, if any).
+    fn payload(p: &[u8]) -> &[u8] {
+        match p[3] & 0x30 {
+            0x10 => &p[4..],
+            0x30 => &p[5 + usize::from(p[4])..],
+            _ => &[],
+        }
+    }
+
+    #[test]
+    fn crc_check_value() {
+        assert_eq!(crc32_mpeg2(b"123456789"), 0x0376_E6E7);
+    }
+
+    #[test]
+    fn pat_packet_is_the_canonical_one() {
+        let mut m = TsMuxer::new(TsCodec::AdtsAac, 48_000, false).expect("muxer");
+        let ts = m
+            .segment(
+                0,
+                &[TsFrame {
+                    data: &[0; 10],
+                    samples: 1024,
+                }],
+            )
+            .expect("segment");
+        let mut want = vec![
+            0x47, 0x40, 0x00, 0x10, 0x00, 0x00, 0xB0, 0x0D, 0x00, 0x01, 0xC1, 0x00, 0x00, 0x00,
+            0x01, 0xF0, 0x00, 0x2A, 0xB1, 0x04, 0xB2,
+        ];
+        want.resize(PACKET_SIZE, 0xFF);
+        assert_eq!(packets(&ts)[0], want.as_slice());
+    }
+
+    #[test]
+    fn pmt_sections() {
+        let m = TsMuxer::new(TsCodec::AdtsAac, 48_000, false).expect("muxer");
+        let pmt = m.pmt();
+        assert_eq!(
+            &pmt[..pmt.len() - 4],
+            &[
+                0x00, 0x02, 0xB0, 0x12, 0x00, 0x01, 0xC1, 0x00, 0x00, 0xE1, 0x00, 0xF0, 0x00, 0x0F,
+                0xE1, 0x00, 0xF0, 0x00
+            ]
+        );
+        // A CRC over a section including its own CRC is 0.
+        assert_eq!(crc32_mpeg2(&pmt[1..]), 0);
+
+        let m = TsMuxer::new(TsCodec::Mp3, 44_100, true).expect("muxer");
+        let pmt = m.pmt();
+        assert_eq!(crc32_mpeg2(&pmt[1..]), 0);
+        let body = &pmt[1..pmt.len() - 4];
+        // section_length counts everything after itself, CRC included
+        assert_eq!(
+            usize::from(body[1] & 0x0F) << 8 | usize::from(body[2]),
+            body.len() - 3 + 4
+        );
+        let want_tail = [
+            0xE1, 0x00, 0xF0, 0x11, // PCR PID, program info length 17
+            0x25, 0x0F, 0xFF, 0xFF, b'I', b'D', b'3', b' ', 0xFF, b'I', b'D', b'3', b' ', 0x00,
+            0x1F, 0x00, 0x01, // metadata pointer descriptor
+            0x03, 0xE1, 0x00, 0xF0, 0x00, // MP3 (MPEG-1) on 0x100
+            0x15, 0xE1, 0x02, 0xF0, 0x0F, // ID3 on 0x102, 15 bytes of descriptor
+            0x26, 0x0D, 0xFF, 0xFF, b'I', b'D', b'3', b' ', 0xFF, b'I', b'D', b'3', b' ', 0x00,
+            0x0F,
+        ];
+        assert_eq!(&body[8..], &want_tail);
+        let half = TsMuxer::new(TsCodec::Mp3, 22_050, false)
+            .expect("muxer")
+            .pmt();
+        assert_eq!(half[13], 0x04, "MPEG-2 audio below 32 kHz");
+    }
+
+    #[test]
+    fn pts_field() {
+        assert_eq!(pts_bytes(90_000), [0x21, 0x00, 0x05, 0xBF, 0x21]);
+        assert_eq!(pts_bytes(0), [0x21, 0x00, 0x01, 0x00, 0x01]);
+        assert_eq!(pts_bytes(PTS_MASK), [0x2F, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(pts_bytes(PTS_MASK + 1), pts_bytes(0), "wraps at 33 bits");
+    }
+
+    #[test]
+    fn small_frame_is_one_packet_with_pcr_and_stuffing() {
+        let mut m = TsMuxer::new(TsCodec::AdtsAac, 48_000, false).expect("muxer");
+        let frame = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        let ts = m
+            .segment(
+                90_000,
+                &[TsFrame {
+                    data: &frame,
+                    samples: 1024,
+                }],
+            )
+            .expect("segment");
+        let p = packets(&ts);
+        assert_eq!(p.len(), 3);
+        let mut want = vec![
+            0x47, 0x41, 0x00, 0x30, 159, 0x50, 0x00, 0x00, 0xAF, 0xC8, 0x7E, 0x00,
+        ];
+        want.resize(5 + 159, 0xFF);
+        want.extend_from_slice(&[
+            0x00, 0x00, 0x01, 0xC0, 0x00, 0x12, 0x84, 0x80, 0x05, 0x21, 0x00, 0x05, 0xBF, 0x21,
+        ]);
+        want.extend_from_slice(&frame);
+        assert_eq!(p[2], want.as_slice());
+    }
+
+    #[test]
+    fn large_frame_spans_packets() {
+        let mut m = TsMuxer::new(TsCodec::Mp3, 44_100, false).expect("muxer");
+        let frame: Vec<u8> = (0..400u32).map(|i| i as u8).collect();
+        let ts = m
+            .segment(
+                0,
+                &[TsFrame {
+                    data: &frame,
+                    samples: 1152,
+                }],
+            )
+            .expect("segment");
+        let p = packets(&ts);
+        // PAT, PMT, then 414 bytes of PES (14 of header): 176 (after the PCR) + 184 + 54
+        assert_eq!(p.len(), 5);
+        assert_eq!(p[2][1] & 0x40, 0x40, "payload unit start");
+        assert_eq!(p[3][1] & 0x40, 0, "continuation");
+        assert_eq!(p[3][3] & 0x30, 0x10, "no adaptation field in the middle");
+        assert_eq!(payload(p[2]).len(), 176);
+        assert_eq!(payload(p[4]).len(), 54);
+        let pes: Vec<u8> = p[2..].iter().flat_map(|p| payload(p).to_vec()).collect();
+        assert_eq!(&pes[..6], &[0, 0, 1, 0xC0, 0x01, 0x98]); // 400 + 8
+        assert_eq!(&pes[14..], frame.as_slice());
+    }
+
+    #[test]
+    fn continuity_counters_carry_across_segments() {
+        let mut m = TsMuxer::new(TsCodec::AdtsAac, 48_000, true).expect("muxer");
+        let frame = [0u8; 300]; // two packets per PES
+        let frames = [TsFrame {
+            data: &frame,
+            samples: 1024,
+        }; 5];
+        let mut all = m.segment_with_title(0, &frames, Some("a")).expect("seg");
+        all.extend(m.segment(9_000, &frames).expect("seg"));
+        all.extend(
+            m.segment_with_title(18_000, &frames, Some("b"))
+                .expect("seg"),
+        );
+        let mut last: std::collections::HashMap<u16, u8> = Default::default();
+        for p in packets(&all) {
+            let cc = p[3] & 0x0F;
+            if let Some(prev) = last.insert(pid(p), cc) {
+                assert_eq!(cc, (prev + 1) & 0x0F, "PID {:#x}", pid(p));
+            }
+        }
+        assert_eq!(last.len(), 4, "PAT, PMT, audio, ID3");
+        // frame PTS: 1024 samples at 48 kHz are 1920 ticks
+        let starts: Vec<&[u8]> = packets(&all)
+            .into_iter()
+            .filter(|p| pid(p) == AUDIO_PID && p[1] & 0x40 != 0)
+            .collect();
+        assert_eq!(payload(starts[1])[9..14], pts_bytes(1920));
+        assert_eq!(payload(starts[6])[9..14], pts_bytes(9_000 + 1920));
+    }
+
+    #[test]
+    fn id3_pes_carries_the_title_at_the_segment_start() {
+        let mut m = TsMuxer::new(TsCodec::AdtsAac, 48_000, true).expect("muxer");
+        let ts = m
+            .segment_with_title(
+                4_500,
+                &[TsFrame {
+                    data: &[0; 8],
+                    samples: 1024,
+                }],
+                Some("Hi"),
+            )
+            .expect("segment");
+        let p = packets(&ts);
+        assert_eq!(pid(p[2]), ID3_PID);
+        let pes = payload(p[2]);
+        let tag = crate::mux::packed::id3_tag(&[crate::mux::packed::id3_text_frame(b"TIT2", "Hi")]);
+        assert_eq!(&pes[..4], &[0, 0, 1, 0xBD]);
+        assert_eq!(&pes[9..14], &pts_bytes(4_500));
+        assert_eq!(&pes[14..], tag.as_slice());
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        assert!(TsMuxer::new(TsCodec::Mp3, 0, false).is_err());
+        let mut m = TsMuxer::new(TsCodec::AdtsAac, 48_000, false).expect("muxer");
+        assert_eq!(m.segment(0, &[]), Err(MuxError::NoSamples));
+        let big = vec![0u8; MAX_FRAME_LEN + 1];
+        assert!(matches!(
+            m.segment(
+                0,
+                &[TsFrame {
+                    data: &big,
+                    samples: 1024
+                }]
+            ),
+            Err(MuxError::FrameTooLarge { .. })
+        ));
+        let one = [TsFrame {
+            data: &[0],
+            samples: 1024,
+        }];
+        assert!(matches!(
+            m.segment_with_title(0, &one, Some("t")),
+            Err(MuxError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn sample_time_conversion() {
+        let m = TsMuxer::new(TsCodec::AdtsAac, 44_100, false).expect("muxer");
+        assert_eq!(m.samples_to_90k(44_100), 90_000);
+        assert_eq!(m.samples_to_90k(1024), 2089);
+        assert_eq!(
+            m.samples_to_90k(u64::MAX),
+            (u128::from(u64::MAX) * 90_000 / 44_100) as u64
+        );
     }
 }
