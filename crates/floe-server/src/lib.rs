@@ -11,6 +11,7 @@
 //! - [`http`]: admin, status pages, the JSON API, playlists, Server-Sent Events, the web page.
 //! - [`access`]: the access log (Icecast's format) and client addresses behind trusted proxies.
 //! - [`auth`]: credential checks.
+//! - [`media`]: on-demand files with ranges, transcodes and their cache, the upstream proxy.
 //! - [`subsonic`]: the Subsonic / OpenSubsonic API under `/rest/`.
 //! - [`pcm`]: the PCM tap (a mount decoded once, fanned out as 16-bit PCM) and its sessions.
 
@@ -21,6 +22,7 @@ pub mod hls;
 pub mod http;
 pub mod ingest;
 pub mod listen;
+pub mod media;
 pub mod pcm;
 pub mod settings;
 pub mod subsonic;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub hls: Arc<floe_hls::HlsService>,
     /// PCM taps and SSE/WebSocket sessions.
     pub pcm: Arc<pcm::PcmService>,
+    /// On-demand media: transcode limit and cache, proxy routes.
+    pub media: Arc<media::MediaService>,
 }
 
 impl AppState {
@@ -62,6 +66,14 @@ impl AppState {
             hls: floe_hls::HlsService::disabled(engine.clone()),
             engine,
             pcm: Arc::new(pcm::PcmService::new(settings.pcm.clone())),
+            media: Arc::new(media::MediaService::new(settings.media.clone()).unwrap_or_else(
+                |e| {
+                    tracing::error!("transcode cache unusable, running without it: {e}");
+                    let mut s = settings.media.clone();
+                    s.transcode.cache_dir = None;
+                    media::MediaService::without_cache(s)
+                },
+            )),
             settings: Arc::new(settings),
             access_log,
             shutdown: Shutdown::default(),

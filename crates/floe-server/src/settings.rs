@@ -55,6 +55,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Limits of PCM delivery (WAV, L16, SSE and WebSocket audio).
     pub pcm: crate::pcm::PcmSettings,
+    /// On-demand media: range limits, transcoding, proxy routes.
+    pub media: crate::media::MediaSettings,
 }
 
 impl ServerSettings {
@@ -75,6 +77,7 @@ impl ServerSettings {
             access_log: None,
             shutdown_grace: Duration::from_secs(2),
             pcm: crate::pcm::PcmSettings::default(),
+            media: crate::media::MediaSettings::default(),
         }
     }
 }

@@ -41,6 +41,9 @@ pub enum HttpError {
     /// A bug on our side (logged where it happened).
     #[error("Internal server error")]
     Internal,
+    /// On-demand media (files, transcodes, the proxy) failed.
+    #[error("{0}")]
+    Media(crate::media::MediaError),
     /// PCM delivery (WAV, L16, SSE/WebSocket audio and sessions) failed.
     #[error("{0}")]
     Pcm(crate::pcm::PcmError),
@@ -70,6 +73,7 @@ impl HttpError {
             | HttpError::DestinationNotFound
             | HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            HttpError::Media(e) => e.status(),
             HttpError::Pcm(e) => {
                 use crate::pcm::PcmError as P;
                 match e {
@@ -103,6 +107,13 @@ impl HttpError {
         };
         let mut response =
             (self.status(), [(header::CONTENT_TYPE, content_type)], body).into_response();
+        if let HttpError::Media(e) = self {
+            if let Some(secs) = e.retry_after_secs() {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+            }
+        }
         if *self == HttpError::Unauthorized {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -126,6 +126,12 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     if is_get && state.engine.mount(&path).is_some() {
         return listener(&state, req).await;
     }
+    if state.media.proxy.handles(&path) {
+        if let Some(response) = state.media.proxy.forward(req).await {
+            return response;
+        }
+        return HttpError::NotFound.into_response();
+    }
     if is_get {
         let ctx = RequestContext::new(req.uri(), req.headers(), req.extensions(), &state.settings);
         if let Some(response) = playlist::serve(&state, &ctx, &path) {
