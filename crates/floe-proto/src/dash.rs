@@ -256,3 +256,119 @@ pub fn timeline(start: u64, durations: &[u64]) -> Vec<TimelineEntry> {
 pub fn duration(seconds: f64) -> String {
     format!("PT{}S", decimal(seconds))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn representation(addressing: SegmentAddressing) -> Representation {
+        Representation {
+            id: "aac".into(),
+            codecs: "mp4a.40.2".into(),
+            bandwidth: 131_000,
+            sample_rate: 48_000,
+            channels: 2,
+            timescale: 48_000,
+            initialization: "aac/init.mp4".into(),
+            media: "aac/$Number$.m4s".into(),
+            start_number: 5,
+            presentation_time_offset: 0,
+            addressing,
+        }
+    }
+
+    #[test]
+    fn dynamic_mpd_text() {
+        let mut rep = representation(SegmentAddressing::Timeline(timeline(
+            480_000,
+            &[96_256, 95_232, 96_256, 96_256],
+        )));
+        rep.presentation_time_offset = 1000;
+        let mpd = Mpd {
+            kind: MpdKind::Dynamic {
+                availability_start_ms: 1_764_000_000_000,
+                publish_ms: 1_764_000_010_500,
+                minimum_update_period: 2.0,
+                time_shift_buffer_depth: 300.0,
+                suggested_presentation_delay: 6.0,
+            },
+            min_buffer_time: 2.0,
+            lang: None,
+            representations: vec![rep],
+            utc_timing_url: Some("http://127.0.0.1:8000/api/v1/time?a=1&b=2".into()),
+        };
+        assert_eq!(
+            mpd.render(),
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2025-11-24T16:00:00.000Z" publishTime="2025-11-24T16:00:10.500Z" minimumUpdatePeriod="PT2S" timeShiftBufferDepth="PT300S" suggestedPresentationDelay="PT6S" minBufferTime="PT2S">
+  <Period id="0" start="PT0S">
+    <AdaptationSet id="0" contentType="audio" mimeType="audio/mp4" segmentAlignment="true" startWithSAP="1">
+      <Representation id="aac" codecs="mp4a.40.2" bandwidth="131000" audioSamplingRate="48000">
+        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="2"/>
+        <SegmentTemplate timescale="48000" initialization="aac/init.mp4" media="aac/$Number$.m4s" startNumber="5" presentationTimeOffset="1000">
+          <SegmentTimeline>
+            <S t="480000" d="96256"/>
+            <S d="95232"/>
+            <S d="96256" r="1"/>
+          </SegmentTimeline>
+        </SegmentTemplate>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="http://127.0.0.1:8000/api/v1/time?a=1&amp;b=2"/>
+</MPD>
+"#
+        );
+    }
+
+    #[test]
+    fn static_mpd_text() {
+        let mpd = Mpd {
+            kind: MpdKind::Static { duration: 245.5 },
+            min_buffer_time: 4.0,
+            lang: Some("en".into()),
+            representations: vec![representation(SegmentAddressing::Duration {
+                duration: 192_000,
+            })],
+            utc_timing_url: None,
+        };
+        let text = mpd.render();
+        assert!(text.contains(
+            " type=\"static\" mediaPresentationDuration=\"PT245.5S\" minBufferTime=\"PT4S\">\n"
+        ));
+        assert!(text.contains(" startWithSAP=\"1\" lang=\"en\">\n"));
+        assert!(text.contains(
+            "<SegmentTemplate timescale=\"48000\" initialization=\"aac/init.mp4\" \
+             media=\"aac/$Number$.m4s\" startNumber=\"5\" duration=\"192000\"/>\n"
+        ));
+        assert!(!text.contains("UTCTiming"));
+        assert!(text.ends_with("  </Period>\n</MPD>\n"));
+    }
+
+    #[test]
+    fn timeline_run_lengths() {
+        assert_eq!(timeline(0, &[]), vec![]);
+        assert_eq!(
+            timeline(7, &[10, 10, 10, 9, 10]),
+            vec![
+                TimelineEntry {
+                    start: Some(7),
+                    duration: 10,
+                    repeat: 2
+                },
+                TimelineEntry {
+                    start: None,
+                    duration: 9,
+                    repeat: 0
+                },
+                TimelineEntry {
+                    start: None,
+                    duration: 10,
+                    repeat: 0
+                },
+            ]
+        );
+        assert_eq!(duration(0.0), "PT0S");
+        assert_eq!(duration(1.5), "PT1.5S");
+    }
+}

@@ -522,3 +522,287 @@ impl DeliveryDirectives {
         Ok(DeliveryDirectives { msn, part, skip })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(uri: &str, duration: f64) -> SegmentEntry {
+        SegmentEntry {
+            uri: uri.into(),
+            duration,
+            program_date_time: None,
+            discontinuity: false,
+            parts: Vec::new(),
+            title: None,
+            byterange: None,
+        }
+    }
+
+    fn part(uri: &str, duration: f64) -> PartEntry {
+        PartEntry {
+            uri: uri.into(),
+            duration,
+            independent: true,
+            byterange: None,
+        }
+    }
+
+    #[test]
+    fn master_playlist_text() {
+        let m = MasterPlaylist {
+            independent_segments: true,
+            variants: vec![
+                Variant {
+                    uri: "aac/index.m3u8".into(),
+                    bandwidth: 140_000,
+                    average_bandwidth: Some(131_000),
+                    codecs: "mp4a.40.2".into(),
+                    name: Some("AAC \"128\"".into()),
+                },
+                Variant {
+                    uri: "he/index.m3u8".into(),
+                    bandwidth: 52_000,
+                    average_bandwidth: None,
+                    codecs: "mp4a.40.5".into(),
+                    name: None,
+                },
+            ],
+        };
+        assert_eq!(
+            m.render(),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=140000,AVERAGE-BANDWIDTH=131000,CODECS=\"mp4a.40.2\",NAME=\"AAC '128'\"\n\
+             aac/index.m3u8\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=52000,CODECS=\"mp4a.40.5\"\n\
+             he/index.m3u8\n"
+        );
+    }
+
+    #[test]
+    fn live_low_latency_playlist_text() {
+        let mut s0 = segment("s100.m4s", 2.0);
+        s0.program_date_time = Some(1_764_000_000_123);
+        s0.title = Some("Artist - Song\nEvil".into());
+        let mut s1 = segment("s101.m4s", 2.0);
+        s1.parts = vec![part("s101.0.m4s", 1.0), part("s101.1.m4s", 1.0)];
+        let p = MediaPlaylist {
+            version: 6,
+            target_duration: 2,
+            media_sequence: 100,
+            independent_segments: true,
+            part_target: Some(1.0),
+            server_control: Some(ServerControl {
+                can_block_reload: true,
+                part_hold_back: Some(3.0),
+                hold_back: Some(6.0),
+                can_skip_until: Some(12.0),
+                can_skip_dateranges: false,
+            }),
+            map_uri: Some("init.mp4".into()),
+            dateranges: vec![DateRange {
+                id: "title-7".into(),
+                class: Some("com.floe.title".into()),
+                start_ms: 1_764_000_000_123,
+                duration: None,
+                attributes: vec![("TITLE".into(), "Artist - Song".into())],
+            }],
+            segments: vec![s0, s1],
+            pending_parts: vec![part("s102.0.m4s", 1.00001)],
+            preload_hint: Some(PreloadHint {
+                map: false,
+                uri: "s102.1.m4s".into(),
+                byterange_start: None,
+                byterange_length: None,
+            }),
+            rendition_reports: vec![RenditionReport {
+                uri: "../opus/index.m3u8".into(),
+                last_msn: 102,
+                last_part: Some(0),
+            }],
+            ..MediaPlaylist::default()
+        };
+        assert_eq!(
+            p.render(),
+            "#EXTM3U\n\
+             #EXT-X-VERSION:6\n\
+             #EXT-X-TARGETDURATION:2\n\
+             #EXT-X-MEDIA-SEQUENCE:100\n\
+             #EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12,HOLD-BACK=6,PART-HOLD-BACK=3\n\
+             #EXT-X-PART-INF:PART-TARGET=1\n\
+             #EXT-X-MAP:URI=\"init.mp4\"\n\
+             #EXT-X-DATERANGE:ID=\"title-7\",CLASS=\"com.floe.title\",START-DATE=\"2025-11-24T16:00:00.123Z\",X-TITLE=\"Artist - Song\"\n\
+             #EXT-X-PROGRAM-DATE-TIME:2025-11-24T16:00:00.123Z\n\
+             #EXTINF:2,Artist - SongEvil\n\
+             s100.m4s\n\
+             #EXT-X-PART:DURATION=1,URI=\"s101.0.m4s\",INDEPENDENT=YES\n\
+             #EXT-X-PART:DURATION=1,URI=\"s101.1.m4s\",INDEPENDENT=YES\n\
+             #EXTINF:2,\n\
+             s101.m4s\n\
+             #EXT-X-PART:DURATION=1.00001,URI=\"s102.0.m4s\",INDEPENDENT=YES\n\
+             #EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s102.1.m4s\"\n\
+             #EXT-X-RENDITION-REPORT:URI=\"../opus/index.m3u8\",LAST-MSN=102,LAST-PART=0\n"
+        );
+    }
+
+    #[test]
+    fn delta_update_text() {
+        let p = MediaPlaylist {
+            version: 6,
+            target_duration: 2,
+            media_sequence: 10,
+            discontinuity_sequence: 1,
+            map_uri: Some("init.mp4".into()),
+            skipped_segments: 6,
+            segments: vec![segment("s16.m4s", 2.0)],
+            ..MediaPlaylist::default()
+        };
+        assert_eq!(p.effective_version(), 9);
+        assert_eq!(
+            p.render(),
+            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:10\n\
+             #EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXT-X-MAP:URI=\"init.mp4\"\n\
+             #EXT-X-SKIP:SKIPPED-SEGMENTS=6\n#EXTINF:2,\ns16.m4s\n"
+        );
+        let v2 = MediaPlaylist {
+            recently_removed_dateranges: vec!["a".into(), "b".into()],
+            ..p
+        };
+        assert_eq!(v2.effective_version(), 10);
+        assert!(v2
+            .render()
+            .contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6,RECENTLY-REMOVED-DATERANGES=\"a\tb\"\n"));
+    }
+
+    #[test]
+    fn vod_playlist_text() {
+        let mut s1 = segment("b.ts", 3.9);
+        s1.discontinuity = true;
+        s1.byterange = Some(ByteRange {
+            length: 1880,
+            offset: 188,
+        });
+        let p = MediaPlaylist {
+            version: 3,
+            target_duration: 4,
+            playlist_type: Some(PlaylistType::Vod),
+            segments: vec![segment("a.ts", 4.0), s1],
+            endlist: true,
+            ..MediaPlaylist::default()
+        };
+        assert_eq!(
+            p.render(),
+            "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n\
+             #EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4,\na.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:3.9,\n\
+             #EXT-X-BYTERANGE:1880@188\nb.ts\n#EXT-X-ENDLIST\n"
+        );
+    }
+
+    #[test]
+    fn parts_with_byteranges_and_map_hints() {
+        let p = MediaPlaylist {
+            target_duration: 4,
+            pending_parts: vec![PartEntry {
+                uri: "seg.m4s".into(),
+                duration: 0.33333333,
+                independent: false,
+                byterange: Some(ByteRange {
+                    length: 500,
+                    offset: 0,
+                }),
+            }],
+            preload_hint: Some(PreloadHint {
+                map: false,
+                uri: "seg.m4s".into(),
+                byterange_start: Some(500),
+                byterange_length: None,
+            }),
+            ..MediaPlaylist::default()
+        };
+        let text = p.render();
+        assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:4\n"));
+        assert!(text.ends_with(
+            "#EXT-X-PART:DURATION=0.33333,URI=\"seg.m4s\",BYTERANGE=\"500@0\"\n\
+             #EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg.m4s\",BYTERANGE-START=500\n"
+        ));
+    }
+
+    #[test]
+    fn decimals_and_dates() {
+        assert_eq!(decimal(2.0), "2");
+        assert_eq!(decimal(1.004), "1.004");
+        assert_eq!(decimal(0.333_333), "0.33333");
+        assert_eq!(decimal(2.089_795), "2.0898");
+        assert_eq!(decimal(0.0), "0");
+        assert_eq!(decimal(-1.0), "0");
+        assert_eq!(decimal(f64::NAN), "0");
+        assert_eq!(date_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(date_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(date_time(1_764_000_000_123), "2025-11-24T16:00:00.123Z");
+        assert_eq!(date_time(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn text_cannot_inject_tags() {
+        let mut s = segment("a.ts\r\n#EXT-X-ENDLIST", 1.0);
+        s.title = Some("x\n#EXT-X-ENDLIST".into());
+        let p = MediaPlaylist {
+            target_duration: 1,
+            map_uri: Some("i\".mp4".into()),
+            segments: vec![s],
+            ..MediaPlaylist::default()
+        };
+        let text = p.render();
+        assert!(
+            text.lines().all(|l| !l.starts_with("#EXT-X-ENDLIST")),
+            "{text}"
+        );
+        assert!(text.contains("#EXT-X-MAP:URI=\"i'.mp4\"\n"));
+    }
+
+    #[test]
+    fn delivery_directives() {
+        assert_eq!(
+            DeliveryDirectives::parse("_HLS_msn=12&_HLS_part=3&_HLS_skip=YES"),
+            Ok(DeliveryDirectives {
+                msn: Some(12),
+                part: Some(3),
+                skip: Some(SkipRequest::Yes)
+            })
+        );
+        assert_eq!(
+            DeliveryDirectives::parse("?_HLS_skip=v2&other=1"),
+            Ok(DeliveryDirectives {
+                msn: None,
+                part: None,
+                skip: Some(SkipRequest::V2)
+            })
+        );
+        assert_eq!(
+            DeliveryDirectives::parse(""),
+            Ok(DeliveryDirectives::default())
+        );
+        assert_eq!(
+            DeliveryDirectives::parse("_HLS_part=1"),
+            Err(HlsError::PartWithoutMsn)
+        );
+        for bad in [
+            "_HLS_msn=-1",
+            "_HLS_msn=+1",
+            "_HLS_msn=1x",
+            "_HLS_msn=",
+            "_HLS_msn=99999999999999999999999",
+            "_HLS_msn=1&_HLS_part=a",
+            "_HLS_skip=yes",
+        ] {
+            assert!(
+                matches!(
+                    DeliveryDirectives::parse(bad),
+                    Err(HlsError::InvalidValue { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -76,6 +76,9 @@ mod robustness {
             let q = crate::query::Query::parse(&text);
             let _ = q.get("a");
             let _ = crate::auth::parse_basic(&text);
+            if let Ok(d) = crate::hls::DeliveryDirectives::parse(&text) {
+                assert!(d.part.is_none() || d.msn.is_some());
+            }
             let _ = crate::icy::parse_payload(&data);
             let mut demux = crate::icy::IcyDemuxer::new(seed as usize % 40);
             let mut audio = Vec::new();

@@ -990,6 +990,45 @@ mod tests {
         assert_eq!(codecs_string(&c), "mp4a.69");
     }
 
+    /// Hostile input: random headers never panic, and whatever parses writes an init segment.
+    #[test]
+    fn header_parsers_never_panic() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for n in 0..5000usize {
+            let mut bytes: Vec<u8> = (0..n % 40)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            if n % 2 == 0 && bytes.len() >= 8 {
+                bytes[..8].copy_from_slice(b"OpusHead");
+            }
+            if n % 3 == 0 && bytes.len() >= 2 {
+                bytes[0] = 0xFF;
+                bytes[1] = 0xF1;
+            }
+            if let Ok(config) = TrackConfig::from_opus_head(&bytes) {
+                assert!(init_segment(&config).is_ok(), "{config:?}");
+            }
+            for he in [false, true] {
+                if let Ok((asc, rate)) = aac_config_from_adts(&bytes, he) {
+                    let config = TrackConfig {
+                        codec: AudioCodec::Aac {
+                            audio_specific_config: asc,
+                        },
+                        sample_rate: rate,
+                        channels: 2,
+                        timescale: rate,
+                    };
+                    assert!(init_segment(&config).is_ok());
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_input_is_an_error() {
         let c = aac_lc();
