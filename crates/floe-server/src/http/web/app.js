@@ -38,11 +38,13 @@ const TRANSPORT_NAMES = {
   ws: "WebSocket",
   sse: "Server-Sent Events",
 };
-// Audio a PCM transport asks the server for on connect, and how far ahead of the clock it keeps
-// its schedule: small for low latency, enough to ride over a late packet.
-const PCM_BURST_MS = 250;
+// Audio a PCM transport asks the server for on connect, and how far ahead of the audio clock
+// it schedules: small for low latency, enough to ride over a late packet. A chunk that would
+// start more than PCM_MAX_AHEAD_S ahead (a burst, or a backlog after the tab was throttled) is
+// dropped, so the player stays close to live instead of drifting behind.
+const PCM_BURST_MS = 100;
 const PCM_LEAD_S = 0.12;
-const PCM_MAX_AHEAD_S = 1.0;
+const PCM_MAX_AHEAD_S = 0.25;
 
 // path -> { data, element }
 const mounts = new Map();
@@ -228,7 +230,7 @@ class PcmScheduler {
     if (this.nextAt < now + 0.01) {
       this.nextAt = now + PCM_LEAD_S; // start, or recover from an underrun
     } else if (this.nextAt > now + PCM_MAX_AHEAD_S) {
-      return; // far ahead of the clock (a burst larger than wanted): drop to stay live
+      return; // too far ahead of the clock: drop to stay live
     }
     const buffer = c.createBuffer(channels, frames, f.rate);
     for (let ch = 0; ch < channels; ch++) {
@@ -263,10 +265,13 @@ class PcmScheduler {
     return (p.chunk.ts - this.firstTs) / 1000 + p.offset;
   }
 
+  // Now minus the server time of the sample under the play head, plus what the audio output
+  // adds after the context's clock.
   latency() {
     const p = this.playingChunk();
     if (!p) return null;
-    return Math.max(0, (Date.now() - (p.chunk.serverTime + p.offset * 1000)) / 1000);
+    const output = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
+    return Math.max(0, (Date.now() - (p.chunk.serverTime + p.offset * 1000)) / 1000 + output);
   }
 
   stop() {
