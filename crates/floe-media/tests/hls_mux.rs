@@ -788,3 +788,31 @@ fn dash_mpd_is_read_by_ffmpeg() {
     }
     assert_eq!(segments.len(), durations.len());
 }
+
+/// Floe's own AAC renditions (feature `fdk-aac`): the encoder's AudioSpecificConfig goes into
+/// `esds` as it is; HE-AAC is signalled explicitly (`mp4a.40.5`) and ffmpeg decodes it at the
+/// full rate.
+#[cfg(feature = "fdk-aac")]
+#[test]
+fn fmp4_fdk_aac_and_he_aac_segments_decode_continuously() {
+    use floe_media::encode::{AacEncoder, Codec};
+    need_ffmpeg();
+    for (codec, rate, kbps, want) in [
+        (Codec::AacLc, 44_100, 128, "mp4a.40.2"),
+        (Codec::HeAac, 48_000, 48, "mp4a.40.5"),
+    ] {
+        let dir = dir(&format!("fdk-{}", codec.name()));
+        let mut enc = AacEncoder::new(codec, rate, 2, kbps).expect("aac");
+        let config = TrackConfig::from_codec_info(enc.info()).expect("track");
+        assert_eq!(fmp4::codecs_string(&config), want);
+        let packets = encode_all(&mut enc, &tone(rate, 4.0));
+        let samples: Vec<Sample<'_>> = packets
+            .iter()
+            .map(|p| Sample {
+                data: &p.data,
+                duration: enc.info().frame_size,
+            })
+            .collect();
+        check_fmp4(&dir, &config, &samples, 40, "aac");
+    }
+}
