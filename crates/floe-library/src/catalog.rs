@@ -42,7 +42,7 @@ pub(crate) fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
     })
 }
 
-const ARTIST_SELECT: &str = "SELECT a.id, a.name, \
+pub(crate) const ARTIST_SELECT: &str = "SELECT a.id, a.name, \
     (SELECT COUNT(*) FROM albums al WHERE al.artist_id = a.id), \
     (SELECT COUNT(*) FROM tracks t WHERE t.artist_id = a.id), \
     COALESCE( \
@@ -62,7 +62,7 @@ pub(crate) fn artist_from_row(r: &Row<'_>) -> rusqlite::Result<Artist> {
     })
 }
 
-const ALBUM_SELECT: &str = "SELECT al.id, al.name, al.artist_id, ar.name, \
+pub(crate) const ALBUM_SELECT: &str = "SELECT al.id, al.name, al.artist_id, ar.name, \
     (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), \
     (SELECT t.genre FROM tracks t WHERE t.album_id = al.id AND t.genre IS NOT NULL \
         GROUP BY t.genre ORDER BY COUNT(*) DESC, t.genre LIMIT 1), \

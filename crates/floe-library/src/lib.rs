@@ -38,17 +38,20 @@
 mod catalog;
 pub mod error;
 pub mod model;
+pub mod playlist_file;
+pub mod playlists;
 pub mod scan;
 pub mod schema;
+pub mod search;
 pub mod subsonic_queries;
-pub mod users;
-pub mod subsonic_queries;
-pub mod users;
 pub mod tags;
+pub mod users;
 
 pub use error::{LibraryError, Result};
 pub use model::{Album, Artist, Cover, CoverData, Page, PageRequest, Playlist, Track};
+pub use playlists::{PlaylistEdit, PlaylistEntryMatch};
 pub use scan::{ScanFailure, ScanOptions, ScanProgress, ScanSummary};
+pub use search::{SearchResults, Suggestion};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,0 +1,221 @@
+//! Full-text search and search-as-you-type suggestions.
+//!
+//! Titles, artist names and album names are indexed with SQLite FTS5 (unicode61 tokenizer,
+//! diacritics folded, prefix indexes of 1 to 3 characters). Every word of a query matches as a
+//! word prefix, all words must match, and results are ranked by bm25: "beat rev" finds
+//! "The Beatles – Revolver".
+
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::catalog::{
+    album_from_row, artist_from_row, track_from_row, ALBUM_SELECT, ARTIST_SELECT, TRACK_COLUMNS,
+};
+use crate::error::Result;
+use crate::model::{Album, Artist, Page, PageRequest, Track};
+use crate::Library;
+
+/// The most words of a query that are used (later words are ignored).
+pub const MAX_QUERY_WORDS: usize = 16;
+
+/// Search results, each kind paged separately with the same offset and limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SearchResults {
+    /// Matching artists.
+    pub artists: Page<Artist>,
+    /// Matching albums (by album name or album artist).
+    pub albums: Page<Album>,
+    /// Matching tracks (by title, artist or album).
+    pub tracks: Page<Track>,
+}
+
+/// One search-as-you-type suggestion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    /// "artist", "album" or "track".
+    pub kind: &'static str,
+    /// The item's id.
+    pub id: i64,
+    /// Text to show and complete to: the artist's name, the album's or the track's title.
+    pub text: String,
+    /// The artist of an album or track.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+}
+
+/// Turns what a user typed into an FTS5 query: each word quoted and made a prefix, all
+/// required. `None` when there is no word in it.
+pub fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(MAX_QUERY_WORDS)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" "))
+    }
+}
+
+fn empty<T>() -> Page<T> {
+    Page {
+        total: 0,
+        items: Vec::new(),
+    }
+}
+
+impl Library {
+    /// Searches artists, albums and tracks. A query without any word finds nothing.
+    pub fn search(&self, query: &str, page: PageRequest) -> Result<SearchResults> {
+        let Some(q) = fts_query(query) else {
+            return Ok(SearchResults {
+                artists: empty(),
+                albums: empty(),
+                tracks: empty(),
+            });
+        };
+        let limit = page.limit.min(i64::MAX as u64) as i64;
+        let offset = page.offset.min(i64::MAX as u64) as i64;
+        self.read(|conn| {
+            let count = |table: &str| -> rusqlite::Result<u64> {
+                conn.prepare_cached(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE {table} MATCH ?1"
+                ))?
+                .query_row([&q], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+            };
+            let artists = Page {
+                total: count("artists_fts")?,
+                items: conn
+                    .prepare_cached(&format!(
+                        "{ARTIST_SELECT} JOIN (SELECT rowid AS rid, rank AS r FROM artists_fts \
+                         WHERE artists_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3) m \
+                         ON m.rid = a.id ORDER BY m.r"
+                    ))?
+                    .query_map(params![q, limit, offset], artist_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            let albums = Page {
+                total: count("albums_fts")?,
+                items: conn
+                    .prepare_cached(&format!(
+                        "{ALBUM_SELECT} JOIN (SELECT rowid AS rid, rank AS r FROM albums_fts \
+                         WHERE albums_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3) m \
+                         ON m.rid = al.id ORDER BY m.r"
+                    ))?
+                    .query_map(params![q, limit, offset], album_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            let tracks = Page {
+                total: count("tracks_fts")?,
+                items: conn
+                    .prepare_cached(&format!(
+                        "SELECT {TRACK_COLUMNS} FROM (SELECT rowid AS rid, rank AS r FROM \
+                         tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3) m \
+                         JOIN tracks t ON t.id = m.rid ORDER BY m.r"
+                    ))?
+                    .query_map(params![q, limit, offset], track_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(SearchResults {
+                artists,
+                albums,
+                tracks,
+            })
+        })
+    }
+
+    /// Up to `limit` suggestions for a partly typed query: artists first, then albums, then
+    /// tracks, each kind best match first.
+    pub fn suggest(&self, query: &str, limit: u64) -> Result<Vec<Suggestion>> {
+        let Some(q) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let limit = limit.min(i64::MAX as u64) as i64;
+        self.read(|conn| {
+            let mut out: Vec<Suggestion> = Vec::new();
+            let left = |out: &Vec<Suggestion>| limit - out.len() as i64;
+            if left(&out) > 0 {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT a.id, a.name FROM (SELECT rowid AS rid, rank AS r FROM artists_fts \
+                     WHERE artists_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
+                     JOIN artists a ON a.id = m.rid ORDER BY m.r",
+                )?;
+                let rows = stmt.query_map(params![q, left(&out)], |r| {
+                    Ok(Suggestion {
+                        kind: "artist",
+                        id: r.get(0)?,
+                        text: r.get(1)?,
+                        artist: None,
+                    })
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            if left(&out) > 0 {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT al.id, al.name, ar.name FROM (SELECT rowid AS rid, rank AS r FROM \
+                     albums_fts WHERE albums_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
+                     JOIN albums al ON al.id = m.rid JOIN artists ar ON ar.id = al.artist_id \
+                     ORDER BY m.r",
+                )?;
+                let rows = stmt.query_map(params![q, left(&out)], |r| {
+                    Ok(Suggestion {
+                        kind: "album",
+                        id: r.get(0)?,
+                        text: r.get(1)?,
+                        artist: r.get(2)?,
+                    })
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            if left(&out) > 0 {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT t.id, t.title, t.artist FROM (SELECT rowid AS rid, rank AS r FROM \
+                     tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
+                     JOIN tracks t ON t.id = m.rid ORDER BY m.r",
+                )?;
+                let rows = stmt.query_map(params![q, left(&out)], |r| {
+                    Ok(Suggestion {
+                        kind: "track",
+                        id: r.get(0)?,
+                        text: r.get(1)?,
+                        artist: r.get(2)?,
+                    })
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_become_quoted_prefixes_and_lose_operators() {
+        assert_eq!(fts_query("beat rev").as_deref(), Some("\"beat\"* \"rev\"*"));
+        assert_eq!(fts_query("  AC/DC ").as_deref(), Some("\"AC\"* \"DC\"*"));
+        // FTS5 syntax in the input is only word separators, never operators.
+        assert_eq!(
+            fts_query("a\" OR b*").as_deref(),
+            Some("\"a\"* \"OR\"* \"b\"*")
+        );
+        assert_eq!(fts_query("Björk").as_deref(), Some("\"Björk\"*"));
+        assert_eq!(fts_query(" -*\"() "), None);
+        let many = "w ".repeat(40);
+        assert_eq!(
+            fts_query(&many).map(|q| q.matches('*').count()),
+            Some(MAX_QUERY_WORDS)
+        );
+    }
+}
