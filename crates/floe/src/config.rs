@@ -29,6 +29,68 @@ pub struct Config {
     pub stations: BTreeMap<String, StationConfig>,
     pub demo: DemoSection,
     pub pcm: PcmSection,
+    pub hls: HlsSection,
+    /// On-demand transcoding (`[transcode]`).
+    pub transcode: crate::media_config::TranscodeSection,
+    /// Upstream proxy routes, by path prefix: `[proxy."/remote"]`.
+    pub proxy: BTreeMap<String, crate::media_config::ProxySection>,
+}
+
+/// HLS, LL-HLS and DASH (`[hls]`); each mount can also set `hls = false`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HlsSection {
+    /// Segment mounts for HLS and DASH.
+    pub enabled: bool,
+    /// Target segment duration, seconds.
+    pub segment_duration: f64,
+    /// LL-HLS part target, seconds.
+    pub part_duration: f64,
+    /// Time-shift window kept in memory, minutes.
+    pub dvr_window_minutes: f64,
+    /// Most bytes of segments kept per mount (the window is shortened to fit).
+    pub max_window_bytes: usize,
+    /// Also cut MPEG-TS segments (AAC and MP3 mounts) for older clients.
+    pub ts: bool,
+    /// Milliseconds between a segmenter's reads of its mount.
+    pub poll_interval_ms: u64,
+    /// Segment durations without a request after which an HLS/DASH session stops counting as
+    /// a listener.
+    pub session_timeout_segments: u32,
+}
+
+impl Default for HlsSection {
+    fn default() -> Self {
+        let d = floe_hls::HlsSettings::default();
+        HlsSection {
+            enabled: d.enabled,
+            segment_duration: d.segmenter.segment_duration,
+            part_duration: d.segmenter.part_duration,
+            dvr_window_minutes: d.segmenter.window / 60.0,
+            max_window_bytes: d.segmenter.max_window_bytes,
+            ts: d.segmenter.ts,
+            poll_interval_ms: d.poll_interval.as_millis() as u64,
+            session_timeout_segments: d.session_timeout_segments,
+        }
+    }
+}
+
+impl HlsSection {
+    /// The segmenters' settings.
+    pub fn settings(&self) -> floe_hls::HlsSettings {
+        floe_hls::HlsSettings {
+            enabled: self.enabled,
+            segmenter: floe_hls::SegmenterSettings {
+                segment_duration: self.segment_duration,
+                part_duration: self.part_duration,
+                window: self.dvr_window_minutes * 60.0,
+                max_window_bytes: self.max_window_bytes,
+                ts: self.ts,
+            },
+            poll_interval: std::time::Duration::from_millis(self.poll_interval_ms),
+            session_timeout_segments: self.session_timeout_segments,
+        }
+    }
 }
 
 /// PCM delivery: endless WAV, raw L16, SSE and WebSocket audio (`[pcm]`).
@@ -153,6 +215,8 @@ pub struct LimitsSection {
     pub write_interval_ms: u64,
     /// Seconds.
     pub shutdown_grace: u64,
+    /// More ranges than this in one `Range` header: the header is ignored (whole file sent).
+    pub max_ranges: usize,
 }
 
 impl Default for LimitsSection {
@@ -165,6 +229,7 @@ impl Default for LimitsSection {
             source_timeout: 10,
             write_interval_ms: 1000,
             shutdown_grace: 2,
+            max_ranges: floe_proto::range::DEFAULT_MAX_RANGES,
         }
     }
 }
@@ -394,8 +459,49 @@ impl Config {
                 ),
             );
         }
+        if self.limits.max_ranges == 0 {
+            err("limits", "max_ranges", "must be at least 1".into());
+        }
+        for (key, message) in self.transcode.errors() {
+            err("transcode", key, message);
+        }
+        for (table, key, message) in crate::media_config::proxy_errors(&self.proxy) {
+            err(&table, key, message);
+        }
         if self.pcm.max_decoders == 0 {
             err("pcm", "max_decoders", "must be at least 1".into());
+        }
+        let h = &self.hls;
+        if !(0.1..=10.0).contains(&h.part_duration) {
+            err("hls", "part_duration", "must be between 0.1 and 10 seconds".into());
+        }
+        if !(h.segment_duration >= 2.0 * h.part_duration && h.segment_duration <= 60.0) {
+            err(
+                "hls",
+                "segment_duration",
+                format!(
+                    "must be between twice part_duration ({}) and 60 seconds",
+                    2.0 * h.part_duration
+                ),
+            );
+        }
+        if !(h.dvr_window_minutes * 60.0 >= 3.0 * h.segment_duration
+            && h.dvr_window_minutes <= 24.0 * 60.0)
+        {
+            err(
+                "hls",
+                "dvr_window_minutes",
+                "must hold at least three segments and at most 1440 minutes".into(),
+            );
+        }
+        if h.max_window_bytes < 1024 * 1024 {
+            err("hls", "max_window_bytes", "must be at least 1 MiB".into());
+        }
+        if !(1..=1000).contains(&h.poll_interval_ms) {
+            err("hls", "poll_interval_ms", "must be between 1 and 1000".into());
+        }
+        if h.session_timeout_segments == 0 {
+            err("hls", "session_timeout_segments", "must be at least 1".into());
         }
         if self.server.listen.parse::<SocketAddr>().is_err() {
             err(
@@ -590,6 +696,17 @@ impl Config {
             auto_mounts: self.server.auto_mounts,
             defaults: self.mount_defaults.clone(),
             mounts,
+        }
+    }
+
+    /// On-demand media: `[limits] max_ranges`, `[transcode]`, `[proxy.*]`.
+    pub fn media_settings(&self) -> floe_server::media::MediaSettings {
+        floe_server::media::MediaSettings {
+            limits: floe_server::media::RangeLimitsSetting {
+                max_ranges: self.limits.max_ranges,
+            },
+            transcode: self.transcode.settings(),
+            proxies: crate::media_config::proxy_settings(&self.proxy),
         }
     }
 

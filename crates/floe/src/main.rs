@@ -1,6 +1,8 @@
 //! The `floe` binary: command line, config loading, logging; then the server library runs.
 
 mod config;
+mod user_cli;
+mod media_config;
 
 /// mimalloc: less memory per listener than the system allocator under many small, long-lived
 /// allocations spread over worker threads (measured with floe-load; see BENCHMARKS.md).
@@ -36,6 +38,14 @@ enum Command {
         /// The TOML file to check.
         file: PathBuf,
     },
+    /// Manage the library's users (the Subsonic API's accounts).
+    User {
+        /// The library database (the one `floe scan` and `[library] database` use).
+        #[arg(long, global = true, value_name = "PATH")]
+        database: Option<PathBuf>,
+        #[command(subcommand)]
+        command: user_cli::UserCommand,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -63,6 +73,13 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve(args) => serve(args),
+        Command::User { database, command } => match database {
+            Some(db) => user_cli::run(&db, command),
+            None => {
+                eprintln!("floe user: give the library database with --database PATH");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -150,6 +167,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     if demo && cfg.stations.is_empty() {
         stations.push(StationSpec::demo());
     }
+    let station_renditions: std::collections::BTreeMap<String, Vec<String>> = stations
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.renditions.iter().map(|r| r.mount.clone()).collect(),
+            )
+        })
+        .collect();
     let station_mounts: Vec<String> = stations
         .iter()
         .flat_map(|s| s.renditions.iter().map(|r| r.mount.clone()))
@@ -191,6 +217,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         access_log: cfg.access_log(),
         shutdown_grace: Duration::from_secs(cfg.limits.shutdown_grace),
         pcm: cfg.pcm.settings(),
+        media: cfg.media_settings(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -217,7 +244,10 @@ fn serve(args: ServeArgs) -> ExitCode {
                 .map_err(|e| format!("station {name}: {e}"))?;
             running.push(handle);
         }
-        let state = AppState::new(engine, settings, access_log);
+        let mut state = AppState::new(engine, settings, access_log);
+        state.hls =
+            floe_hls::HlsService::new(state.engine.clone(), cfg.hls.settings(), station_renditions);
+        state.hls.spawn();
         let listener = floe_server::edge::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let shoutcast = match &state.settings.shoutcast {

@@ -1,0 +1,483 @@
+//! HLS, LL-HLS and DASH against real clients: ffmpeg as the live source and as the player,
+//! ffprobe for timestamps, nginx as a caching proxy in front of Floe.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const AAC: &[&str] = &[
+    "-c:a",
+    "aac",
+    "-b:a",
+    "128k",
+    "-content_type",
+    "audio/aac",
+    "-f",
+    "adts",
+];
+const OPUS: &[&str] = &[
+    "-c:a",
+    "libopus",
+    "-b:a",
+    "96k",
+    "-content_type",
+    "audio/ogg",
+    "-f",
+    "ogg",
+];
+const MP3: &[&str] = &[
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "128k",
+    "-content_type",
+    "audio/mpeg",
+    "-f",
+    "mp3",
+];
+
+/// Waits until the mount's CMAF playlist lists at least `segments` complete segments; returns it.
+fn wait_segments(floe: &Floe, mount: &str, segments: usize) -> String {
+    let mut last = String::new();
+    let ok = eventually(Duration::from_secs(40), || {
+        let r = floe.get(&format!("/hls{mount}/index.m3u8"), &[]);
+        last = r.text();
+        r.status == 200 && last.matches("#EXTINF").count() >= segments
+    });
+    assert!(
+        ok,
+        "never {segments} segments on {mount}; last playlist:\n{last}\nlog:\n{}",
+        floe.log_text()
+    );
+    last
+}
+
+/// ffmpeg reads `url` for `seconds` and decodes it; returns what it printed at `-v error`.
+fn ffmpeg_errors(url: &str, seconds: u32) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i", url, "-t"])
+        .arg(seconds.to_string())
+        .args(["-f", "null", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg failed on {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// The media sequence number of the first listed segment and the segment URIs.
+fn segment_uris(playlist: &str, ext: &str) -> Vec<String> {
+    playlist
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.ends_with(ext))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Downloads init + the listed segments into one file and checks with ffprobe that packet
+/// timestamps run on without a gap or overlap, and that ffmpeg decodes it cleanly.
+fn check_cmaf_continuity(floe: &Floe, mount: &str, playlist: &str) {
+    let init = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("EXT-X-MAP");
+    let mut file = floe.get(&format!("/hls{mount}/{init}"), &[]).body;
+    let segments = segment_uris(playlist, ".m4s");
+    assert!(segments.len() >= 3, "{playlist}");
+    for s in &segments {
+        let r = floe.get(&format!("/hls{mount}/{s}"), &[]);
+        assert_eq!(r.status, 200, "{s}");
+        file.extend_from_slice(&r.body);
+    }
+    let dir = scratch_dir("hls-cmaf");
+    let path = dir.join("joined.mp4");
+    std::fs::write(&path, &file).expect("write");
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "packet=pts,duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let packets: Vec<(i64, i64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (p, d) = l.split_once(',')?;
+            Some((p.trim().parse().ok()?, d.trim().parse().ok()?))
+        })
+        .collect();
+    assert!(packets.len() > 100, "few packets: {text}");
+    for w in packets.windows(2) {
+        assert_eq!(
+            w[1].0,
+            w[0].0 + w[0].1,
+            "timestamps jump between packets {w:?}"
+        );
+    }
+    let errors = ffmpeg_errors(path.to_str().expect("path"), 3600);
+    assert!(errors.is_empty(), "decoding the segments: {errors}");
+}
+
+#[test]
+fn aac_hls_ts_and_dash_play_in_ffmpeg_with_continuous_timestamps() {
+    require_ffmpeg();
+    let floe = Floe::start_with("");
+    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
+    wait_live(&floe, "/live.aac");
+    let playlist = wait_segments(&floe, "/live.aac", 4);
+    assert!(
+        playlist.contains("#EXT-X-PROGRAM-DATE-TIME:20"),
+        "{playlist}"
+    );
+    assert!(playlist.contains("#EXT-X-PART:DURATION="), "{playlist}");
+    assert!(
+        playlist.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI="),
+        "{playlist}"
+    );
+    assert!(
+        playlist.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"),
+        "{playlist}"
+    );
+    check_cmaf_continuity(&floe, "/live.aac", &playlist);
+    for url in ["index.m3u8", "ts.m3u8", "manifest.mpd"] {
+        let errors = ffmpeg_errors(&floe.url(&format!("/hls/live.aac/{url}")), 10);
+        assert!(errors.is_empty(), "{url}: {errors}");
+    }
+    // The master playlist names the codec and a measured bandwidth.
+    let master = floe.get("/hls/live.aac/master.m3u8", &[]).text();
+    assert!(master.contains("CODECS=\"mp4a.40.2\""), "{master}");
+    let mpd = floe.get("/hls/live.aac/manifest.mpd", &[]).text();
+    assert!(
+        mpd.contains("<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\""),
+        "{mpd}"
+    );
+    let time = floe.get("/api/v1/time", &[]).text();
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{time}");
+    // Discoverable from the API.
+    let mounts = floe.get("/api/v1/mounts", &[]).json();
+    let entry = mounts
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["path"] == "/live.aac"))
+        .expect("mount listed")
+        .clone();
+    assert_eq!(
+        entry["hls_url"],
+        serde_json::json!(floe.url("/hls/live.aac/index.m3u8"))
+    );
+    assert_eq!(
+        entry["dash_url"],
+        serde_json::json!(floe.url("/hls/live.aac/manifest.mpd"))
+    );
+}
+
+#[test]
+fn opus_and_mp3_hls_decode_cleanly() {
+    require_ffmpeg();
+    let floe = Floe::start_with("");
+    let _opus = ffmpeg_tone_source(&floe, "/live.opus", OPUS, false);
+    let _mp3 = ffmpeg_tone_source(&floe, "/live.mp3", MP3, false);
+    wait_live(&floe, "/live.opus");
+    wait_live(&floe, "/live.mp3");
+    let opus = wait_segments(&floe, "/live.opus", 3);
+    let mp3 = wait_segments(&floe, "/live.mp3", 3);
+    check_cmaf_continuity(&floe, "/live.opus", &opus);
+    check_cmaf_continuity(&floe, "/live.mp3", &mp3);
+    for url in [
+        "/hls/live.opus/index.m3u8",
+        "/hls/live.mp3/index.m3u8",
+        "/hls/live.mp3/ts.m3u8",
+    ] {
+        let errors = ffmpeg_errors(&floe.url(url), 8);
+        assert!(errors.is_empty(), "{url}: {errors}");
+    }
+    // Opus has no TS form.
+    assert_eq!(floe.get("/hls/live.opus/ts.m3u8", &[]).status, 404);
+}
+
+/// The `(msn, part)` of the playlist's preload hint.
+fn preload_hint(playlist: &str) -> (u64, u32) {
+    let uri = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p"))
+        .and_then(|l| l.strip_suffix(".m4s\""))
+        .unwrap_or_else(|| panic!("no preload hint:\n{playlist}"));
+    let (msn, part) = uri.split_once('.').expect("msn.part");
+    (msn.parse().expect("msn"), part.parse().expect("part"))
+}
+
+#[test]
+fn blocking_reload_and_preload_hints_wait_for_the_part() {
+    require_ffmpeg();
+    let floe = Floe::start_with("");
+    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
+    wait_live(&floe, "/live.aac");
+    let before = wait_segments(&floe, "/live.aac", 1);
+    let (msn, part) = preload_hint(&before);
+    let uri = format!("URI=\"p{msn}.{part}.m4s\"");
+    assert!(
+        !before.contains(&format!("{uri},INDEPENDENT")),
+        "the hinted part is not listed yet:\n{before}"
+    );
+    // Blocking reload: the answer lists the part the request waited for.
+    let r = floe.get(
+        &format!("/hls/live.aac/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().contains(&format!("{uri},INDEPENDENT=YES")),
+        "{}",
+        r.text()
+    );
+    let (next_msn, next_part) = preload_hint(&r.text());
+    assert!((next_msn, next_part) > (msn, part));
+    // The hinted part: the request is answered once it is complete, with a CMAF fragment.
+    let hinted = floe.get(&format!("/hls/live.aac/p{next_msn}.{next_part}.m4s"), &[]);
+    assert_eq!(hinted.status, 200);
+    assert_eq!(&hinted.body[4..8], b"styp");
+    assert!(find(&hinted.body, b"mdat").is_some());
+    assert_eq!(
+        hinted.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    // Too far ahead: refused at once.
+    let far = floe.get(
+        &format!("/hls/live.aac/index.m3u8?_HLS_msn={}", next_msn + 10),
+        &[],
+    );
+    assert_eq!(far.status, 400);
+    let bad = floe.get("/hls/live.aac/index.m3u8?_HLS_part=1", &[]);
+    assert_eq!(bad.status, 400);
+}
+
+#[test]
+fn delta_updates_skip_old_segments_and_titles_are_timed_metadata() {
+    require_ffmpeg();
+    let floe = Floe::start_with("[hls]\nsegment_duration = 1.0\npart_duration = 0.25\n");
+    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
+    wait_live(&floe, "/live.aac");
+    set_title(&floe, "/live.aac", "Artist - First Song");
+    // CAN-SKIP-UNTIL is 6 target durations (6 s): wait for more than that.
+    let full = wait_segments(&floe, "/live.aac", 9);
+    assert!(full.contains("CAN-SKIP-UNTIL=6.0"), "{full}");
+    assert!(!full.contains("#EXT-X-SKIP"));
+    let delta = floe
+        .get("/hls/live.aac/index.m3u8?_HLS_skip=YES", &[])
+        .text();
+    assert!(delta.contains("#EXT-X-SKIP:SKIPPED-SEGMENTS="), "{delta}");
+    assert!(delta.matches("#EXTINF").count() < full.matches("#EXTINF").count());
+    assert!(
+        full.contains("CLASS=\"com.floe.title\"")
+            && full.contains("X-TITLE=\"Artist - First Song\""),
+        "{full}"
+    );
+}
+
+#[test]
+fn hls_sessions_count_as_listeners_and_the_segmenter_does_not() {
+    require_ffmpeg();
+    let floe = Floe::start_with("[hls]\nsession_timeout_segments = 30\n");
+    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
+    wait_live(&floe, "/live.aac");
+    let playlist = wait_segments(&floe, "/live.aac", 1);
+    let listeners = |floe: &Floe| {
+        let v = floe.get("/api/v1/mounts/live.aac", &[]).json();
+        v["listeners"].as_u64().expect("listeners")
+    };
+    assert_eq!(listeners(&floe), 0, "the segmenter is not a listener");
+    let seg = segment_uris(&playlist, ".m4s");
+    for ua in ["PlayerOne/1.0", "PlayerTwo/2.0"] {
+        let r = floe.get(&format!("/hls/live.aac/{}", seg[0]), &[("User-Agent", ua)]);
+        assert_eq!(r.status, 200);
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || listeners(&floe) == 2),
+        "two HLS sessions: {}",
+        listeners(&floe)
+    );
+    let status = floe.get("/status-json.xsl", &[]).json();
+    let source = &status["icestats"]["source"];
+    let source = if source.is_array() {
+        &source[0]
+    } else {
+        source
+    };
+    assert_eq!(source["listeners"], 2, "{status}");
+}
+
+#[test]
+fn a_station_master_playlist_lists_its_renditions() {
+    require_ffmpeg();
+    let floe = Floe::start_with("[demo]\nenabled = true\n");
+    wait_live(&floe, "/demo.mp3");
+    wait_segments(&floe, "/demo.mp3", 2);
+    wait_segments(&floe, "/demo.opus", 2);
+    let master = floe.get("/hls/stations/demo.m3u8", &[]);
+    assert_eq!(master.status, 200, "{}", master.text());
+    let text = master.text();
+    assert!(
+        text.contains("CODECS=\"mp4a.6B\"") && text.contains("CODECS=\"opus\""),
+        "{text}"
+    );
+    assert!(text.contains("/hls/demo.opus/index.m3u8"), "{text}");
+    let bandwidth: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.split("BANDWIDTH=").nth(1))
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect();
+    assert!(bandwidth.iter().all(|b| *b > 32_000), "{text}");
+    // Each rendition reports the others.
+    let media = floe.get("/hls/demo.mp3/index.m3u8", &[]).text();
+    assert!(
+        media.contains("#EXT-X-RENDITION-REPORT:URI=\"../demo.opus/index.m3u8\""),
+        "{media}"
+    );
+    let errors = ffmpeg_errors(&floe.url("/hls/stations/demo.m3u8"), 6);
+    assert!(errors.is_empty(), "{errors}");
+}
+
+/// nginx as a caching reverse proxy on `port`, in front of `upstream`; killed on drop.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> Option<&'static str> {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+fn start_nginx(upstream: std::net::SocketAddr) -> Nginx {
+    let bin = nginx_binary().expect("nginx is needed for this test (apt-get install nginx)");
+    let dir = scratch_dir("nginx");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        l.local_addr().expect("addr").port()
+    };
+    let conf = format!(
+        "daemon off;
+worker_processes 1;
+error_log {dir}/error.log;
+pid {dir}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  proxy_cache_path {dir}/cache levels=1:2 keys_zone=hls:10m max_size=100m;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://{upstream};
+      proxy_http_version 1.1;
+      proxy_cache hls;
+      proxy_cache_lock on;
+      add_header X-Cache-Status $upstream_cache_status;
+    }}
+  }}
+}}
+",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).expect("conf");
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nginx");
+    let nginx = Nginx { child, port };
+    assert!(
+        eventually(Duration::from_secs(10), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "nginx did not start: {}",
+        std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+    );
+    nginx
+}
+
+/// A GET through nginx: status, `X-Cache-Status`, body.
+fn via(nginx: &Nginx, path: &str) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", nginx.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let r = Response::parse(&raw);
+    (
+        r.status,
+        r.header("x-cache-status").unwrap_or("").to_string(),
+        r.body.clone(),
+    )
+}
+
+#[test]
+fn segments_are_served_from_an_nginx_cache_and_play_through_it() {
+    require_ffmpeg();
+    let floe = Floe::start_with("");
+    let nginx = start_nginx(floe.addr);
+    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
+    wait_live(&floe, "/live.aac");
+    let playlist = wait_segments(&floe, "/live.aac", 2);
+    let segments = segment_uris(&playlist, ".m4s");
+    for s in &segments[..2] {
+        let path = format!("/hls/live.aac/{s}");
+        let (status, cache, first) = via(&nginx, &path);
+        assert_eq!((status, cache.as_str()), (200, "MISS"), "{path}");
+        let (status, cache, second) = via(&nginx, &path);
+        assert_eq!((status, cache.as_str()), (200, "HIT"), "{path}");
+        assert_eq!(first, second);
+        assert_eq!(first, floe.get(&path, &[]).body);
+    }
+    // The playlist is cached for at most its max-age (1 s), then fetched again.
+    let (_, first, _) = via(&nginx, "/hls/live.aac/index.m3u8");
+    assert_eq!(first, "MISS");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, later, _) = via(&nginx, "/hls/live.aac/index.m3u8");
+    assert!(
+        later == "EXPIRED" || later == "MISS",
+        "playlist served stale: {later}"
+    );
+    let url = format!("http://127.0.0.1:{}/hls/live.aac/index.m3u8", nginx.port);
+    let errors = ffmpeg_errors(&url, 8);
+    assert!(errors.is_empty(), "through nginx: {errors}");
+}
