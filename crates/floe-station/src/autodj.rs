@@ -24,6 +24,7 @@
 
 use crate::config::StationConfig;
 use crate::playlist::Playlist;
+use crate::queue::PcmQueue;
 use crate::track::{OpenTrack, PcmFormat, TrackError, TrackRef};
 use floe_media::mix::Crossfade;
 use floe_media::synth::Piece;
@@ -148,7 +149,7 @@ enum Pending {
 }
 
 struct Fade {
-    tail: AudioBlock,
+    tail: PcmQueue,
     xf: Crossfade,
 }
 
@@ -160,12 +161,12 @@ pub struct AutoDj {
     since_jingle: u32,
     current: Option<OpenTrack>,
     /// The current track's audio decoded but not yet output.
-    buf: AudioBlock,
+    buf: PcmQueue,
     /// The current track has no more audio beyond `buf`.
     ended: bool,
     fade: Option<Fade>,
     /// The end of a track with nothing to fade into, output before anything else.
-    tail_out: AudioBlock,
+    tail_out: PcmQueue,
     pending: Option<Pending>,
     /// Frames output so far.
     position: u64,
@@ -195,10 +196,10 @@ impl AutoDj {
             jingles,
             since_jingle: 0,
             current: None,
-            buf: AudioBlock::empty(f.rate, f.channels),
+            buf: PcmQueue::new(f.rate, f.channels),
             ended: false,
             fade: None,
-            tail_out: AudioBlock::empty(f.rate, f.channels),
+            tail_out: PcmQueue::new(f.rate, f.channels),
             pending: None,
             position: 0,
             silence_until: 0,
@@ -238,7 +239,7 @@ impl AutoDj {
             let need = frames - out.frames();
             let pos = self.position + out.frames() as u64;
             if !self.tail_out.is_empty() {
-                out.append(&self.tail_out.take_front(need));
+                self.tail_out.move_front_to(&mut out, need);
                 continue;
             }
             if pos < self.silence_until {
@@ -298,7 +299,7 @@ impl AutoDj {
             };
             let plain = need.min(self.buf.frames() - keep);
             if plain > 0 {
-                out.append(&self.buf.take_front(plain));
+                self.buf.move_front_to(&mut out, plain);
                 continue;
             }
             // The track has ended and at most the fade's length is left of it.
@@ -306,7 +307,7 @@ impl AutoDj {
             if keep == 0 {
                 continue; // gapless: the next track starts right here
             }
-            let tail = self.buf.take_front(keep);
+            let tail = PcmQueue::from_block(self.buf.take_front(keep));
             match self.start_next(pos) {
                 Some(mark) => {
                     marks.push(mark);
@@ -435,7 +436,7 @@ fn open(r: TrackRef, format: PcmFormat, target: Option<f64>) -> Prepared {
 }
 
 /// Decodes the current track until `buf` holds `want` frames or the track has ended.
-fn fill(current: &mut Option<OpenTrack>, buf: &mut AudioBlock, ended: &mut bool, want: usize) {
+fn fill(current: &mut Option<OpenTrack>, buf: &mut PcmQueue, ended: &mut bool, want: usize) {
     let Some(track) = current.as_mut() else {
         *ended = true;
         return;
@@ -443,7 +444,7 @@ fn fill(current: &mut Option<OpenTrack>, buf: &mut AudioBlock, ended: &mut bool,
     while !*ended && buf.frames() < want {
         match track.next_block() {
             Ok(Some(b)) => {
-                buf.append(&b);
+                buf.push(&b);
             }
             Ok(None) => *ended = true,
             Err(e) => {

@@ -19,6 +19,7 @@
 //! Nothing here reads a clock.
 
 use crate::autodj::{AutoDj, Output, TitleMark};
+use crate::queue::PcmQueue;
 use crate::track::PcmFormat;
 use floe_media::mix::Crossfade;
 use floe_media::AudioBlock;
@@ -147,7 +148,7 @@ impl LiveSettings {
 pub struct LiveFeed {
     settings: LiveSettings,
     connected: bool,
-    queue: AudioBlock,
+    queue: PcmQueue,
     /// Frames ever pushed / taken (marks are placed in pushed frames).
     pushed: u64,
     taken: u64,
@@ -167,7 +168,7 @@ impl LiveFeed {
         LiveFeed {
             settings,
             connected: false,
-            queue: AudioBlock::empty(settings.format.rate, settings.format.channels),
+            queue: PcmQueue::new(settings.format.rate, settings.format.channels),
             pushed: 0,
             taken: 0,
             silent_run: 0,
@@ -228,7 +229,7 @@ impl LiveFeed {
         } else {
             self.silent_run = 0;
         }
-        self.queue.append(block);
+        self.queue.push(block);
         self.pushed += block.frames() as u64;
         if self.queue.frames() > self.settings.max_frames {
             let excess = self.queue.frames() - self.settings.prebuffer_frames;
@@ -238,7 +239,7 @@ impl LiveFeed {
 
     fn drop_front(&mut self, n: usize) {
         let n = n.min(self.queue.frames());
-        drop(self.queue.take_front(n));
+        self.queue.skip(n);
         self.taken += n as u64;
         while self.marks.front().is_some_and(|m| m.frame <= self.taken) {
             self.title = self.marks.pop_front();

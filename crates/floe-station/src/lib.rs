@@ -7,6 +7,7 @@
 //! | [`track`] | one track opened for playing: decode, remix, resample, loudness gain (ReplayGain or measured EBU R128), title from tags |
 //! | [`autodj`] | the auto-DJ: an endless PCM stream, gapless or crossfaded, jingles, play log, title marks at the sample where a track starts |
 //! | [`chain`] | the station's fallback chain: live inputs → auto-DJ → silence, crossfaded switches, dead air |
+//! | [`queue`] | a FIFO of PCM frames that takes from its front without moving what stays |
 //! | [`rendition`] | one encoding of the station: units with durations for the engine, titles placed on the frame that carries their first sample |
 //! | [`live`] | a live input: a listener of the mount in process decodes its stream into the chain's feed |
 //! | [`local`] | local inputs: raw PCM from standard input or a FIFO (`arecord … \| floe`), decoded into the chain's feed |
@@ -26,6 +27,7 @@ pub mod config;
 pub mod live;
 pub mod local;
 pub mod playlist;
+pub mod queue;
 pub mod rendition;
 pub mod station;
 pub mod track;

@@ -1,4 +1,5 @@
-//! Vorbis through libvorbis (aoTuV tunings, `vorbis_rs`), average bitrate.
+//! Vorbis through libvorbis (aoTuV tunings, `vorbis_rs`): the VBR quality mode whose expected
+//! bitrate is the one asked (ffmpeg's `-b:a` for libvorbis).
 //!
 //! libvorbis frames its own output in Ogg (via libogg), so each [`Packet`] here is one complete
 //! Ogg page (at most about 4 KiB: libogg's default page cut). The first pages carry the three
@@ -68,8 +69,12 @@ impl VorbisEncoder {
         let b = NonZeroU32::new(kbps * 1000).ok_or_else(unsupported)?;
         let sink = Sink::default();
         let mut builder = VorbisEncoderBuilder::new_with_serial(r, c, sink.clone(), serial);
-        builder.bitrate_management_strategy(VorbisBitrateManagementStrategy::Abr {
-            average_bitrate: b,
+        // The quality mode whose expected bitrate is `kbps`, without libvorbis's bitrate
+        // management engine: what ffmpeg's `-c:a libvorbis -b:a` does. Managed ABR encodes
+        // each block's residue at several sizes to pick one for its bit reservoir, which
+        // costs CPU for a bitrate precision that a buffered stream does not need.
+        builder.bitrate_management_strategy(VorbisBitrateManagementStrategy::Vbr {
+            target_bitrate: b,
         });
         builder
             .comment_tags([("ENCODER", "Floe")])
