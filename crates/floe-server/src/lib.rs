@@ -51,6 +51,8 @@ pub struct AppState {
     pub hls: Arc<floe_hls::HlsService>,
     /// PCM taps and SSE/WebSocket sessions.
     pub pcm: Arc<pcm::PcmService>,
+    /// The Subsonic API (none unless the binary sets one: it needs a library).
+    pub subsonic: Option<Arc<subsonic::Subsonic>>,
     /// On-demand media: transcode limit and cache, proxy routes.
     pub media: Arc<media::MediaService>,
 }
@@ -66,6 +68,7 @@ impl AppState {
             hls: floe_hls::HlsService::disabled(engine.clone()),
             engine,
             pcm: Arc::new(pcm::PcmService::new(settings.pcm.clone())),
+            subsonic: None,
             media: Arc::new(media::MediaService::new(settings.media.clone()).unwrap_or_else(
                 |e| {
                     tracing::error!("transcode cache unusable, running without it: {e}");

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/api/v1/sessions/{id}/stream", get(sessions::session_stream))
         .route("/api/v1/sessions/{id}/ws", get(sessions::session_ws))
         .merge(crate::hls::routes())
+        .route("/rest/{method}", get(crate::subsonic::entry).post(crate::subsonic::entry))
         .fallback(fallback)
         .layer(middleware::from_fn(common_headers))
         .layer(middleware::from_fn_with_state(state.clone(), access_log))

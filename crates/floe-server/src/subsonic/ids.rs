@@ -1,6 +1,6 @@
 //! Subsonic ids: one namespace for every kind, so each id says what it names:
-//! `ar-N` an artist, `al-N` an album, `tr-N` a track, `pl-N` a playlist (N the catalog's row
-//! id). Cover art ids are the album's or track's id.
+//! `ar-N` an artist, `al-N` an album, `tr-N` a track, `pl-N` a playlist, `co-N` a picture
+//! (N the catalog's row id). getCoverArt also takes an artist's, album's or track's id.
 
 use super::error::SubsonicError;
 
@@ -15,6 +15,8 @@ pub enum Id {
     Track(i64),
     /// A playlist.
     Playlist(i64),
+    /// A picture.
+    Cover(i64),
 }
 
 impl Id {
@@ -30,6 +32,7 @@ impl Id {
             "al" => Some(Id::Album(n)),
             "tr" => Some(Id::Track(n)),
             "pl" => Some(Id::Playlist(n)),
+            "co" => Some(Id::Cover(n)),
             _ => None,
         }
     }
@@ -41,6 +44,7 @@ impl Id {
             Id::Album(n) => format!("al-{n}"),
             Id::Track(n) => format!("tr-{n}"),
             Id::Playlist(n) => format!("pl-{n}"),
+            Id::Cover(n) => format!("co-{n}"),
         }
     }
 }

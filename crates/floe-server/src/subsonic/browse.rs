@@ -1,0 +1,339 @@
+//! Browsing and lists: getMusicFolders, getIndexes, getArtists, getArtist, getAlbum, getSong,
+//! search3, getAlbumList2, getRandomSongs; and the elements they share (`artist`, `album`,
+//! `child`) with the field names of the Subsonic API.
+
+use super::error::SubsonicError;
+use super::ids::{self, Id};
+use super::response::Element;
+use super::Call;
+use crate::http::dates::rfc3339;
+use floe_library::subsonic_queries::{self as q, AlbumEntry, AlbumListKind};
+use floe_library::{Artist, Library, Track};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Articles ignored when sorting and indexing artists (`ignoredArticles`).
+pub const IGNORED_ARTICLES: &str = "The El La Los Las Le Les";
+/// The id of the one music folder.
+pub const MUSIC_FOLDER_ID: i64 = 1;
+/// The most items one list call returns (`size`, `count` above this are capped).
+pub const MAX_LIST_SIZE: u32 = 500;
+
+/// Seconds since the Unix epoch as RFC 3339.
+pub fn iso(secs: i64) -> String {
+    rfc3339(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+fn seconds(ms: u64) -> u64 {
+    (ms + 500) / 1000
+}
+
+/// An `ArtistID3`.
+pub fn artist_element(a: &Artist) -> Element {
+    Element::new("artist")
+        .attr("id", Id::Artist(a.id).text())
+        .attr("name", &a.name)
+        .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
+        .attr("albumCount", a.album_count)
+}
+
+/// An `AlbumID3`.
+pub fn album_element(a: &AlbumEntry) -> Element {
+    Element::new("album")
+        .attr("id", Id::Album(a.id).text())
+        .attr("name", &a.name)
+        .attr("title", &a.name)
+        .attr("album", &a.name)
+        .attr("artist", &a.artist)
+        .attr("artistId", Id::Artist(a.artist_id).text())
+        .attr("isDir", true)
+        .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
+        .attr("songCount", a.song_count)
+        .attr("duration", seconds(a.duration_ms))
+        .attr("playCount", a.play_count)
+        .attr("created", iso(a.created))
+        .attr_opt("year", a.year)
+        .attr_opt("genre", a.genre.as_deref())
+}
+
+/// The path a client is shown for a track: `Album Artist/Album/file name` (the server's own
+/// folders stay private).
+pub fn display_path(t: &Track) -> String {
+    let file = t
+        .path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    format!("{}/{}/{file}", t.album_artist, t.album)
+}
+
+/// A `Child` for a track.
+pub fn song_element(t: &Track) -> Element {
+    Element::new("song")
+        .attr("id", Id::Track(t.id).text())
+        .attr("parent", Id::Album(t.album_id).text())
+        .attr("isDir", false)
+        .attr("title", &t.title)
+        .attr("album", &t.album)
+        .attr("artist", &t.artist)
+        .attr_opt("track", t.track_no)
+        .attr_opt("discNumber", t.disc_no)
+        .attr_opt("year", t.year)
+        .attr_opt("genre", t.genre.as_deref())
+        .attr_opt("coverArt", t.cover_id.map(|c| Id::Cover(c).text()))
+        .attr("size", t.size)
+        .attr("contentType", &t.content_type)
+        .attr("suffix", &t.suffix)
+        .attr("duration", seconds(t.duration_ms))
+        .attr_opt("bitRate", t.bitrate_kbps)
+        .attr_opt("samplingRate", t.sample_rate)
+        .attr_opt("channelCount", t.channels)
+        .attr("path", display_path(t))
+        .attr("created", iso(t.mtime))
+        .attr("albumId", Id::Album(t.album_id).text())
+        .attr("artistId", Id::Artist(t.artist_id).text())
+        .attr("type", "music")
+        .attr("mediaType", "song")
+        .attr("isVideo", false)
+}
+
+/// The name without a leading ignored article (`The Beatles` → `Beatles`), for sorting and
+/// indexing.
+pub fn sort_name(name: &str) -> &str {
+    for article in IGNORED_ARTICLES.split(' ') {
+        if let Some(rest) = name.get(article.len()..) {
+            if name[..article.len()].eq_ignore_ascii_case(article) && rest.starts_with(' ') {
+                return rest.trim_start();
+            }
+        }
+    }
+    name
+}
+
+/// The index letter of an artist: the first letter of its sort name, upper-cased; `#` for
+/// anything that is not a letter.
+pub fn index_letter(name: &str) -> String {
+    match sort_name(name).chars().next() {
+        Some(c) if c.is_alphabetic() => c.to_uppercase().collect(),
+        _ => "#".to_string(),
+    }
+}
+
+/// Artists grouped under their index letters, letters in order, artists by sort name.
+fn indexed(mut artists: Vec<Artist>) -> Vec<Element> {
+    artists.sort_by_cached_key(|a| sort_name(&a.name).to_lowercase());
+    let mut groups: Vec<(String, Vec<Element>)> = Vec::new();
+    let mut keyed: Vec<(String, Artist)> = artists
+        .into_iter()
+        .map(|a| (index_letter(&a.name), a))
+        .collect();
+    keyed.sort_by(|(l1, _), (l2, _)| (l1 == "#").cmp(&(l2 == "#")).then(l1.cmp(l2)));
+    for (letter, a) in keyed {
+        match groups.last_mut() {
+            Some((l, list)) if *l == letter => list.push(artist_element(&a)),
+            _ => groups.push((letter, vec![artist_element(&a)])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(letter, list)| {
+            Element::new("index")
+                .attr("name", letter)
+                .list("artist", list)
+        })
+        .collect()
+}
+
+/// `getMusicFolders`: the library is one folder.
+pub fn get_music_folders(_call: &Call, _lib: &Library) -> Result<Element, SubsonicError> {
+    Ok(Element::fragment().child(Element::new("musicFolders").list(
+        "musicFolder",
+        vec![Element::new("musicFolder")
+            .attr("id", MUSIC_FOLDER_ID)
+            .attr("name", "Music")],
+    )))
+}
+
+/// `getIndexes`: artists by index letter (ids are artist ids).
+pub fn get_indexes(_call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let artists = q::album_artists(lib)?;
+    let modified = q::last_modified(lib)?;
+    Ok(Element::fragment().child(
+        Element::new("indexes")
+            .attr("lastModified", modified.saturating_mul(1000))
+            .attr("ignoredArticles", IGNORED_ARTICLES)
+            .list("index", indexed(artists)),
+    ))
+}
+
+/// `getArtists`: artists by index letter.
+pub fn get_artists(_call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let artists = q::album_artists(lib)?;
+    Ok(Element::fragment().child(
+        Element::new("artists")
+            .attr("ignoredArticles", IGNORED_ARTICLES)
+            .list("index", indexed(artists)),
+    ))
+}
+
+/// `getArtist`: the artist and their albums.
+pub fn get_artist(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let id = ids::artist(call.params.require("id")?)?;
+    let artist = lib
+        .artist(id)?
+        .ok_or_else(|| SubsonicError::NotFound(format!("artist ar-{id}")))?;
+    let albums = q::artist_albums(lib, id)?;
+    Ok(Element::fragment()
+        .child(artist_element(&artist).list("album", albums.iter().map(album_element).collect())))
+}
+
+/// `getAlbum`: the album and its tracks.
+pub fn get_album(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let id = ids::album(call.params.require("id")?)?;
+    let album =
+        q::album(lib, id)?.ok_or_else(|| SubsonicError::NotFound(format!("album al-{id}")))?;
+    let songs = lib.album_tracks(id)?;
+    Ok(Element::fragment()
+        .child(album_element(&album).list("song", songs.iter().map(song_element).collect())))
+}
+
+/// `getSong`.
+pub fn get_song(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let id = ids::track(call.params.require("id")?)?;
+    let song = lib
+        .track(id)?
+        .ok_or_else(|| SubsonicError::NotFound(format!("song tr-{id}")))?;
+    Ok(Element::fragment().child(song_element(&song)))
+}
+
+fn count(call: &Call, name: &'static str, default: u32) -> Result<u32, SubsonicError> {
+    Ok(call
+        .params
+        .number::<u32>(name)?
+        .unwrap_or(default)
+        .min(MAX_LIST_SIZE))
+}
+
+fn offset(call: &Call, name: &'static str) -> Result<u32, SubsonicError> {
+    Ok(call.params.number::<u32>(name)?.unwrap_or(0))
+}
+
+/// `search3`: artists, albums and songs matching `query` (every word as a prefix of a word of
+/// the name); an empty query (`""`, as some clients send to list everything) matches all.
+pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    if !call.params.has("query") {
+        return Err(SubsonicError::MissingParameter("query"));
+    }
+    let query = call.params.get("query").unwrap_or("").trim_matches('"');
+    let page = q::SearchPage {
+        artist_count: count(call, "artistCount", 20)?,
+        artist_offset: offset(call, "artistOffset")?,
+        album_count: count(call, "albumCount", 20)?,
+        album_offset: offset(call, "albumOffset")?,
+        song_count: count(call, "songCount", 20)?,
+        song_offset: offset(call, "songOffset")?,
+    };
+    let found = q::search(lib, query, &page)?;
+    Ok(Element::fragment().child(
+        Element::new("searchResult3")
+            .list("artist", found.artists.iter().map(artist_element).collect())
+            .list("album", found.albums.iter().map(album_element).collect())
+            .list("song", found.songs.iter().map(song_element).collect()),
+    ))
+}
+
+/// `getAlbumList2`.
+pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let kind = call.params.require("type")?;
+    let size = count(call, "size", 10)?;
+    let offset = offset(call, "offset")?;
+    let kind = match kind {
+        "random" => AlbumListKind::Random,
+        "newest" => AlbumListKind::Newest,
+        "alphabeticalByName" => AlbumListKind::ByName,
+        "alphabeticalByArtist" => AlbumListKind::ByArtist,
+        "frequent" => AlbumListKind::Frequent,
+        "recent" => AlbumListKind::Recent,
+        "starred" => AlbumListKind::Starred,
+        "byYear" => AlbumListKind::ByYear {
+            from: call
+                .params
+                .number("fromYear")?
+                .ok_or(SubsonicError::MissingParameter("fromYear"))?,
+            to: call
+                .params
+                .number("toYear")?
+                .ok_or(SubsonicError::MissingParameter("toYear"))?,
+        },
+        "byGenre" => AlbumListKind::ByGenre(call.params.require("genre")?.to_string()),
+        other => {
+            return Err(SubsonicError::InvalidParameter {
+                name: "type",
+                value: other.to_string(),
+            })
+        }
+    };
+    let albums = q::album_list(lib, &kind, call.user.id, size, offset)?;
+    Ok(Element::fragment().child(
+        Element::new("albumList2").list("album", albums.iter().map(album_element).collect()),
+    ))
+}
+
+/// `getRandomSongs`.
+pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let filter = q::RandomFilter {
+        size: count(call, "size", 10)?,
+        genre: call.params.get("genre").map(str::to_string),
+        from_year: call.params.number("fromYear")?,
+        to_year: call.params.number("toYear")?,
+    };
+    let songs = q::random_songs(lib, &filter)?;
+    Ok(Element::fragment()
+        .child(Element::new("randomSongs").list("song", songs.iter().map(song_element).collect())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artist(id: i64, name: &str) -> Artist {
+        Artist {
+            id,
+            name: name.into(),
+            album_count: 1,
+            track_count: 1,
+            cover_id: None,
+        }
+    }
+
+    #[test]
+    fn articles_and_letters() {
+        assert_eq!(sort_name("The Beatles"), "Beatles");
+        assert_eq!(sort_name("Theatre"), "Theatre");
+        assert_eq!(sort_name("los lobos"), "lobos");
+        assert_eq!(index_letter("the beatles"), "B");
+        assert_eq!(index_letter("élan"), "É");
+        assert_eq!(index_letter("2Pac"), "#");
+        assert_eq!(index_letter(""), "#");
+    }
+
+    #[test]
+    fn index_groups_letters_in_order_with_hash_last() {
+        let xml = super::super::response::ok(
+            Element::fragment().list(
+                "index",
+                indexed(vec![
+                    artist(1, "Zed"),
+                    artist(2, "The Band"),
+                    artist(3, "abba"),
+                    artist(4, "10cc"),
+                    artist(5, "Blur"),
+                ]),
+            ),
+            &super::super::response::Format::Xml,
+        );
+        let body = xml.split_once("openSubsonic=\"true\">").unwrap().1;
+        assert_eq!(
+            body,
+            "<index name=\"A\"><artist id=\"ar-3\" name=\"abba\" albumCount=\"1\"/></index><index name=\"B\"><artist id=\"ar-2\" name=\"The Band\" albumCount=\"1\"/><artist id=\"ar-5\" name=\"Blur\" albumCount=\"1\"/></index><index name=\"Z\"><artist id=\"ar-1\" name=\"Zed\" albumCount=\"1\"/></index><index name=\"#\"><artist id=\"ar-4\" name=\"10cc\" albumCount=\"1\"/></index></subsonic-response>"
+        );
+    }
+}
