@@ -55,6 +55,10 @@ pub struct AppState {
     pub subsonic: Option<Arc<subsonic::Subsonic>>,
     /// On-demand media: transcode limit and cache, proxy routes.
     pub media: Arc<media::MediaService>,
+    /// The music library (none unless the binary opens one: the library API answers 503).
+    pub library: Option<floe_library::Library>,
+    /// Limits of the library API (page sizes, body size).
+    pub library_limits: http::library::LibraryLimits,
 }
 
 impl AppState {
@@ -69,6 +73,8 @@ impl AppState {
             engine,
             pcm: Arc::new(pcm::PcmService::new(settings.pcm.clone())),
             subsonic: None,
+            library: None,
+            library_limits: http::library::LibraryLimits::default(),
             media: Arc::new(media::MediaService::new(settings.media.clone()).unwrap_or_else(
                 |e| {
                     tracing::error!("transcode cache unusable, running without it: {e}");

@@ -47,6 +47,9 @@ pub enum HttpError {
     /// PCM delivery (WAV, L16, SSE/WebSocket audio and sessions) failed.
     #[error("{0}")]
     Pcm(crate::pcm::PcmError),
+    /// The library API (catalog, search, playlists) failed.
+    #[error("{0}")]
+    Library(super::library::LibraryApiError),
 }
 
 /// The body shape an error is written in.
@@ -74,6 +77,7 @@ impl HttpError {
             | HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             HttpError::Media(e) => e.status(),
+            HttpError::Library(e) => e.status(),
             HttpError::Pcm(e) => {
                 use crate::pcm::PcmError as P;
                 match e {

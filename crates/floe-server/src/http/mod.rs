@@ -14,6 +14,7 @@
 //! - [`events`]: `/api/v1/events` (Server-Sent Events) and the listener-count ticker.
 //! - [`pcm`]: endless WAV and `audio/L16` under `/api/v1/pcm/`.
 //! - [`sessions`]: audio over Server-Sent Events and WebSocket, and `/api/v1/sessions`.
+//! - [`library`]: the music library's REST API (artists, albums, tracks, search, playlists).
 //! - [`playlist`]: `.m3u`, `.pls`, `.xspf` and `.vclt` for every mount.
 //! - [`web`]: the page at `/`.
 //!
@@ -26,6 +27,7 @@ pub mod dates;
 pub mod document;
 pub mod error;
 pub mod events;
+pub mod library;
 pub mod pcm;
 pub mod playlist;
 pub mod request;
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/api/v1/sessions/{id}/stream", get(sessions::session_stream))
         .route("/api/v1/sessions/{id}/ws", get(sessions::session_ws))
         .merge(crate::hls::routes())
+        .merge(library::routes())
         .route("/rest/{method}", get(crate::subsonic::entry).post(crate::subsonic::entry))
         .fallback(fallback)
         .layer(middleware::from_fn(common_headers))
