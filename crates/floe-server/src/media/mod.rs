@@ -18,6 +18,7 @@ pub mod proxy;
 pub mod transcode;
 
 pub use file::{content_type_for, serve_file, FileOptions};
+pub use floe_media::transcode::OutputFormat;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
