@@ -115,6 +115,8 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/api/v1/sessions/{id}/ws", get(sessions::session_ws))
         .merge(crate::hls::routes())
         .merge(library::routes())
+        .route("/api/v1/tracks/{id}/stream", get(crate::media::tracks::stream))
+        .route("/api/v1/tracks/{id}/download", get(crate::media::tracks::download))
         .route("/rest/{method}", get(crate::subsonic::entry).post(crate::subsonic::entry))
         .fallback(fallback)
         .layer(middleware::from_fn(common_headers))

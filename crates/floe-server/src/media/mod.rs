@@ -15,6 +15,7 @@
 pub mod cache;
 pub mod file;
 pub mod proxy;
+pub mod tracks;
 pub mod transcode;
 
 pub use file::{content_type_for, serve_file, FileOptions};
