@@ -46,12 +46,14 @@ pub mod search;
 pub mod subsonic_queries;
 pub mod tags;
 pub mod users;
+mod watch;
 
 pub use error::{LibraryError, Result};
 pub use model::{Album, Artist, Cover, CoverData, Page, PageRequest, Playlist, Track};
 pub use playlists::{PlaylistEdit, PlaylistEntryMatch};
 pub use scan::{ScanFailure, ScanOptions, ScanProgress, ScanSummary};
 pub use search::{SearchResults, Suggestion};
+pub use watch::{LibraryWatcher, WatchOptions};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
