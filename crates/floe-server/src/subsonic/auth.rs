@@ -112,7 +112,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Decodes the hex after `enc:` into UTF-8 text; `None` if it is not hex or not UTF-8.
 fn decode_hex_password(hex: &str) -> Option<String> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes = hex

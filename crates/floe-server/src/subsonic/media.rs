@@ -169,7 +169,7 @@ async fn cover_inner(api: &Arc<Subsonic>, call: Call) -> Result<Response, Subson
         .map(|s| s.min(api.settings.max_cover_size));
     let not_found = || SubsonicError::NotFound(format!("cover art {text}"));
     let id = Id::parse(&text).ok_or_else(not_found)?;
-    let cache_key = format!("{text}");
+    let cache_key = text.clone();
     if let Some(size) = size {
         if let Some(hit) = api.covers.get(&cache_key, size) {
             return Ok(image_response(hit, "image/jpeg"));
