@@ -262,6 +262,7 @@ fn vod_playlist(segments: &[(String, f64)], map: Option<&str>) -> String {
                 parts: Vec::new(),
                 title: None,
                 byterange: None,
+                map_uri: None,
             })
             .collect(),
         endlist: true,
@@ -645,6 +646,7 @@ fn ll_hls_playlist_with_parts_is_read_by_ffmpeg() {
             parts,
             title: Some(format!("Song {s}")),
             byterange: None,
+            map_uri: None,
         });
     }
     let playlist = MediaPlaylist {

@@ -115,6 +115,24 @@ pub struct SegmentEntry {
     pub title: Option<String>,
     /// A range of `uri` (`EXT-X-BYTERANGE`).
     pub byterange: Option<ByteRange>,
+    /// An `EXT-X-MAP` written before this segment (after its discontinuity): a new init
+    /// segment from here on, e.g. after the source changed its codec configuration. The
+    /// playlist's [`MediaPlaylist::map_uri`] applies until the first segment that has one.
+    pub map_uri: Option<String>,
+}
+
+/// The segment still being written at the live edge: its parts so far (no `#EXTINF` yet) and
+/// the tags that go before them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PendingSegment {
+    /// `EXT-X-DISCONTINUITY` before it.
+    pub discontinuity: bool,
+    /// A new `EXT-X-MAP` from this segment on.
+    pub map_uri: Option<String>,
+    /// `EXT-X-PROGRAM-DATE-TIME` of its first sample (Unix milliseconds).
+    pub program_date_time: Option<i64>,
+    /// Its parts so far.
+    pub parts: Vec<PartEntry>,
 }
 
 /// `EXT-X-SERVER-CONTROL`: what the server supports (LL-HLS).
@@ -168,6 +186,9 @@ pub struct DateRange {
     pub start_ms: i64,
     /// `DURATION` in seconds.
     pub duration: Option<f64>,
+    /// `END-ON-NEXT=YES`: the range ends where the next one of the same `class` starts (a
+    /// title lasts until the next title). Needs `class`; written only with one.
+    pub end_on_next: bool,
     /// Client attributes (`X-TITLE="…"`): names without the `X-` prefix, quoted string values.
     pub attributes: Vec<(String, String)>,
 }
@@ -206,9 +227,8 @@ pub struct MediaPlaylist {
     pub recently_removed_dateranges: Vec<String>,
     /// Complete segments, oldest first.
     pub segments: Vec<SegmentEntry>,
-    /// Parts of the segment still being written (after the last complete segment; no
-    /// `#EXTINF` yet).
-    pub pending_parts: Vec<PartEntry>,
+    /// The segment still being written (after the last complete segment).
+    pub pending: Option<PendingSegment>,
     /// `EXT-X-PRELOAD-HINT` (after the parts).
     pub preload_hint: Option<PreloadHint>,
     /// `EXT-X-RENDITION-REPORT`s (last).
@@ -226,12 +246,15 @@ impl MediaPlaylist {
                 .segments
                 .iter()
                 .flat_map(|s| &s.parts)
-                .chain(&self.pending_parts)
+                .chain(self.pending.iter().flat_map(|p| &p.parts))
                 .any(|p| p.byterange.is_some())
         {
             v = v.max(4);
         }
-        if self.map_uri.is_some() {
+        if self.map_uri.is_some()
+            || self.segments.iter().any(|s| s.map_uri.is_some())
+            || self.pending.as_ref().is_some_and(|p| p.map_uri.is_some())
+        {
             v = v.max(6);
         }
         if self.skipped_segments > 0 {
@@ -248,8 +271,9 @@ impl MediaPlaylist {
     /// `#EXTM3U`, `#EXT-X-VERSION`, `#EXT-X-TARGETDURATION`, `#EXT-X-MEDIA-SEQUENCE`,
     /// `#EXT-X-DISCONTINUITY-SEQUENCE`, `#EXT-X-PLAYLIST-TYPE`, `#EXT-X-INDEPENDENT-SEGMENTS`,
     /// `#EXT-X-SERVER-CONTROL`, `#EXT-X-PART-INF`, `#EXT-X-MAP`, `#EXT-X-DATERANGE`s,
-    /// `#EXT-X-SKIP`, then per segment `#EXT-X-DISCONTINUITY`, `#EXT-X-PROGRAM-DATE-TIME`,
-    /// `#EXT-X-PART`s, `#EXTINF`, `#EXT-X-BYTERANGE`, URI; then the pending parts,
+    /// `#EXT-X-SKIP`, then per segment `#EXT-X-DISCONTINUITY`, `#EXT-X-MAP`,
+    /// `#EXT-X-PROGRAM-DATE-TIME`, `#EXT-X-PART`s, `#EXTINF`, `#EXT-X-BYTERANGE`, URI; then the
+    /// pending segment (the same head tags and its parts),
     /// `#EXT-X-PRELOAD-HINT`, `#EXT-X-RENDITION-REPORT`s and `#EXT-X-ENDLIST`.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(256 + 160 * self.segments.len());
@@ -306,6 +330,9 @@ impl MediaPlaylist {
             if let Some(d) = dr.duration {
                 let _ = write!(out, ",DURATION={}", decimal(d));
             }
+            if dr.end_on_next && dr.class.is_some() {
+                out.push_str(",END-ON-NEXT=YES");
+            }
             for (name, value) in &dr.attributes {
                 let name: String = name
                     .chars()
@@ -332,12 +359,12 @@ impl MediaPlaylist {
             out.push('\n');
         }
         for seg in &self.segments {
-            if seg.discontinuity {
-                out.push_str("#EXT-X-DISCONTINUITY\n");
-            }
-            if let Some(ms) = seg.program_date_time {
-                let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", date_time(ms));
-            }
+            write_segment_head(
+                &mut out,
+                seg.discontinuity,
+                seg.map_uri.as_deref(),
+                seg.program_date_time,
+            );
             for part in &seg.parts {
                 write_part(&mut out, part);
             }
@@ -352,8 +379,16 @@ impl MediaPlaylist {
             out.push_str(&line(&seg.uri));
             out.push('\n');
         }
-        for part in &self.pending_parts {
-            write_part(&mut out, part);
+        if let Some(pending) = &self.pending {
+            write_segment_head(
+                &mut out,
+                pending.discontinuity,
+                pending.map_uri.as_deref(),
+                pending.program_date_time,
+            );
+            for part in &pending.parts {
+                write_part(&mut out, part);
+            }
         }
         if let Some(hint) = &self.preload_hint {
             let kind = if hint.map { "MAP" } else { "PART" };
@@ -386,6 +421,24 @@ impl MediaPlaylist {
             out.push_str("#EXT-X-ENDLIST\n");
         }
         out
+    }
+}
+
+/// The tags before a segment's parts and `#EXTINF`: discontinuity, map, program date-time.
+fn write_segment_head(
+    out: &mut String,
+    discontinuity: bool,
+    map_uri: Option<&str>,
+    program_date_time: Option<i64>,
+) {
+    if discontinuity {
+        out.push_str("#EXT-X-DISCONTINUITY\n");
+    }
+    if let Some(map) = map_uri {
+        let _ = writeln!(out, "#EXT-X-MAP:URI=\"{}\"", quoted(map));
+    }
+    if let Some(ms) = program_date_time {
+        let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", date_time(ms));
     }
 }
 
@@ -536,6 +589,7 @@ mod tests {
             parts: Vec::new(),
             title: None,
             byterange: None,
+            map_uri: None,
         }
     }
 
@@ -605,10 +659,16 @@ mod tests {
                 class: Some("com.floe.title".into()),
                 start_ms: 1_764_000_000_123,
                 duration: None,
+                end_on_next: true,
                 attributes: vec![("TITLE".into(), "Artist - Song".into())],
             }],
             segments: vec![s0, s1],
-            pending_parts: vec![part("s102.0.m4s", 1.00001)],
+            pending: Some(PendingSegment {
+                discontinuity: true,
+                map_uri: Some("init2.mp4".into()),
+                program_date_time: Some(1_764_000_004_123),
+                parts: vec![part("s102.0.m4s", 1.00001)],
+            }),
             preload_hint: Some(PreloadHint {
                 map: false,
                 uri: "s102.1.m4s".into(),
@@ -632,7 +692,7 @@ mod tests {
              #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12,HOLD-BACK=6,PART-HOLD-BACK=3\n\
              #EXT-X-PART-INF:PART-TARGET=1\n\
              #EXT-X-MAP:URI=\"init.mp4\"\n\
-             #EXT-X-DATERANGE:ID=\"title-7\",CLASS=\"com.floe.title\",START-DATE=\"2025-11-24T16:00:00.123Z\",X-TITLE=\"Artist - Song\"\n\
+             #EXT-X-DATERANGE:ID=\"title-7\",CLASS=\"com.floe.title\",START-DATE=\"2025-11-24T16:00:00.123Z\",END-ON-NEXT=YES,X-TITLE=\"Artist - Song\"\n\
              #EXT-X-PROGRAM-DATE-TIME:2025-11-24T16:00:00.123Z\n\
              #EXTINF:2,Artist - SongEvil\n\
              s100.m4s\n\
@@ -640,6 +700,9 @@ mod tests {
              #EXT-X-PART:DURATION=1,URI=\"s101.1.m4s\",INDEPENDENT=YES\n\
              #EXTINF:2,\n\
              s101.m4s\n\
+             #EXT-X-DISCONTINUITY\n\
+             #EXT-X-MAP:URI=\"init2.mp4\"\n\
+             #EXT-X-PROGRAM-DATE-TIME:2025-11-24T16:00:04.123Z\n\
              #EXT-X-PART:DURATION=1.00001,URI=\"s102.0.m4s\",INDEPENDENT=YES\n\
              #EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s102.1.m4s\"\n\
              #EXT-X-RENDITION-REPORT:URI=\"../opus/index.m3u8\",LAST-MSN=102,LAST-PART=0\n"
@@ -703,15 +766,18 @@ mod tests {
     fn parts_with_byteranges_and_map_hints() {
         let p = MediaPlaylist {
             target_duration: 4,
-            pending_parts: vec![PartEntry {
-                uri: "seg.m4s".into(),
-                duration: 0.33333333,
-                independent: false,
-                byterange: Some(ByteRange {
-                    length: 500,
-                    offset: 0,
-                }),
-            }],
+            pending: Some(PendingSegment {
+                parts: vec![PartEntry {
+                    uri: "seg.m4s".into(),
+                    duration: 0.33333333,
+                    independent: false,
+                    byterange: Some(ByteRange {
+                        length: 500,
+                        offset: 0,
+                    }),
+                }],
+                ..PendingSegment::default()
+            }),
             preload_hint: Some(PreloadHint {
                 map: false,
                 uri: "seg.m4s".into(),
