@@ -816,6 +816,32 @@ fn fmp4_fdk_aac_and_he_aac_segments_decode_continuously() {
             })
             .collect();
         check_fmp4(&dir, &config, &samples, 40, "aac");
+
+        // The same stream as a mount carries it (ADTS): the config rebuilt from an ADTS header
+        // (explicit SBR signalling for HE-AAC) must give the same decode.
+        let adts = floe_media::mux::adts::AdtsWriter::new(enc.info()).expect("adts");
+        let header = adts.header(packets[0].data.len());
+        let (asc, out_rate) =
+            fmp4::aac_config_from_adts(&header, codec == Codec::HeAac).expect("asc");
+        assert_eq!(out_rate, rate);
+        let from_adts = TrackConfig {
+            codec: fmp4::AudioCodec::Aac {
+                audio_specific_config: asc,
+            },
+            sample_rate: rate,
+            channels: 2,
+            timescale: rate,
+        };
+        assert_eq!(fmp4::codecs_string(&from_adts), want);
+        let dir = self::dir(&format!("fdk-adts-{}", codec.name()));
+        check_fmp4(&dir, &from_adts, &samples, 40, "aac");
+        let (stream, _) = probe(&dir.join("all.mp4"));
+        let profile = if codec == Codec::HeAac {
+            "HE-AAC"
+        } else {
+            "LC"
+        };
+        assert_eq!(stream["profile"], profile, "{stream}");
     }
 }
 
