@@ -30,10 +30,14 @@ pub struct Config {
     pub demo: DemoSection,
     pub pcm: PcmSection,
     pub hls: HlsSection,
+    /// The on-demand music library (`[library]`).
+    pub library: crate::library::LibrarySection,
     /// On-demand transcoding (`[transcode]`).
     pub transcode: crate::media_config::TranscodeSection,
     /// Upstream proxy routes, by path prefix: `[proxy."/remote"]`.
     pub proxy: BTreeMap<String, crate::media_config::ProxySection>,
+    /// The Subsonic API (`[subsonic]`).
+    pub subsonic: crate::subsonic_config::SubsonicSection,
 }
 
 /// HLS, LL-HLS and DASH (`[hls]`); each mount can also set `hls = false`.
@@ -462,11 +466,17 @@ impl Config {
         if self.limits.max_ranges == 0 {
             err("limits", "max_ranges", "must be at least 1".into());
         }
+        for (key, message) in self.library.errors() {
+            err("library", key, message);
+        }
         for (key, message) in self.transcode.errors() {
             err("transcode", key, message);
         }
         for (table, key, message) in crate::media_config::proxy_errors(&self.proxy) {
             err(&table, key, message);
+        }
+        for (key, message) in self.subsonic.errors() {
+            err("subsonic", key, message);
         }
         if self.pcm.max_decoders == 0 {
             err("pcm", "max_decoders", "must be at least 1".into());

@@ -1,6 +1,7 @@
 //! The `floe` binary: command line, config loading, logging; then the server library runs.
 
 mod config;
+mod subsonic_config;
 mod user_cli;
 mod media_config;
 
