@@ -30,6 +30,8 @@ pub struct Config {
     pub demo: DemoSection,
     pub pcm: PcmSection,
     pub hls: HlsSection,
+    /// The on-demand music library (`[library]`).
+    pub library: crate::library::LibrarySection,
     /// On-demand transcoding (`[transcode]`).
     pub transcode: crate::media_config::TranscodeSection,
     /// Upstream proxy routes, by path prefix: `[proxy."/remote"]`.
@@ -463,6 +465,9 @@ impl Config {
         }
         if self.limits.max_ranges == 0 {
             err("limits", "max_ranges", "must be at least 1".into());
+        }
+        for (key, message) in self.library.errors() {
+            err("library", key, message);
         }
         for (key, message) in self.transcode.errors() {
             err("transcode", key, message);

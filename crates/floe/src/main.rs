@@ -1,6 +1,7 @@
 //! The `floe` binary: command line, config loading, logging; then the server library runs.
 
 mod config;
+mod library;
 mod subsonic_config;
 mod user_cli;
 mod media_config;
@@ -39,6 +40,8 @@ enum Command {
         /// The TOML file to check.
         file: PathBuf,
     },
+    /// Scan a music folder into the library database (incremental: unchanged files are not read).
+    Scan(library::ScanArgs),
     /// Manage the library's users (the Subsonic API's accounts).
     User {
         /// The library database (the one `floe scan` and `[library] database` use).
@@ -64,7 +67,7 @@ struct ServeArgs {
     #[arg(long, env = "FLOE_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
     /// Play this folder (or .m3u/.pls playlist) as a station on /radio.mp3 and /radio.opus,
-    /// instead of the demo.
+    /// instead of the demo; a folder is also the on-demand library (unless [library] path is set).
     #[arg(long, env = "FLOE_MUSIC", value_name = "DIR")]
     music: Option<PathBuf>,
 }
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve(args) => serve(args),
+        Command::Scan(args) => library::scan_command(args),
         Command::User { database, command } => match database {
             Some(db) => user_cli::run(&db, command),
             None => {
@@ -172,7 +176,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         .iter()
         .map(|s| {
             (
-                s.name.clone(),
+                s.key.clone(),
                 s.renditions.iter().map(|r| r.mount.clone()).collect(),
             )
         })
@@ -246,6 +250,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             running.push(handle);
         }
         let mut state = AppState::new(engine, settings, access_log);
+        let running_library = library::start(&cfg.library, args.music.as_deref())?;
+        state.library = running_library.as_ref().map(|r| r.library.clone());
+        state.library_limits = cfg.library.limits();
         state.hls =
             floe_hls::HlsService::new(state.engine.clone(), cfg.hls.settings(), station_renditions);
         state.hls.spawn();
