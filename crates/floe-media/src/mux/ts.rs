@@ -123,23 +123,27 @@ impl TsMuxer {
                 limit: MAX_FRAME_LEN,
             });
         }
-        if title.is_some() && !self.timed_metadata {
-            return Err(MuxError::Config("title given but timed metadata is off"));
+        let tag = match title {
+            Some(_) if !self.timed_metadata => {
+                return Err(MuxError::Config("title given but timed metadata is off"))
+            }
+            Some(title) => Some(id3_tag(&[id3_text_frame(b"TIT2", title)])),
+            None => None,
+        };
+        if let Some(tag) = tag.as_ref().filter(|t| t.len() > MAX_FRAME_LEN) {
+            return Err(MuxError::FrameTooLarge {
+                len: tag.len(),
+                limit: MAX_FRAME_LEN,
+            });
         }
+        // Nothing above changed the counters: an error leaves the muxer as it was.
         let mut out = Vec::with_capacity(
             PACKET_SIZE * (3 + frames.iter().map(|f| f.data.len() / 176 + 1).sum::<usize>()),
         );
         let (pat, pmt) = (self.pat(), self.pmt());
         write_section(&mut out, 0, &mut self.cc_pat, &pat);
         write_section(&mut out, PMT_PID, &mut self.cc_pmt, &pmt);
-        if let Some(title) = title {
-            let tag = id3_tag(&[id3_text_frame(b"TIT2", title)]);
-            if tag.len() > MAX_FRAME_LEN {
-                return Err(MuxError::FrameTooLarge {
-                    len: tag.len(),
-                    limit: MAX_FRAME_LEN,
-                });
-            }
+        if let Some(tag) = tag {
             let pes = pes_packet(0xBD, base_pts_90k, &tag);
             write_packets(&mut out, ID3_PID, &mut self.cc_id3, &pes, None);
         }
@@ -545,6 +549,21 @@ mod tests {
             m.segment_with_title(0, &one, Some("t")),
             Err(MuxError::Config(_))
         ));
+        let mut with_id3 = TsMuxer::new(TsCodec::AdtsAac, 48_000, true).expect("muxer");
+        let huge = "x".repeat(MAX_FRAME_LEN);
+        let before = with_id3.clone();
+        assert!(matches!(
+            with_id3.segment_with_title(0, &one, Some(&huge)),
+            Err(MuxError::FrameTooLarge { .. })
+        ));
+        assert_eq!(
+            with_id3, before,
+            "a failed segment leaves the counters alone"
+        );
+        assert_eq!(
+            m,
+            TsMuxer::new(TsCodec::AdtsAac, 48_000, false).expect("muxer")
+        );
     }
 
     #[test]
