@@ -387,6 +387,98 @@ pub fn error_response(e: MediaError) -> Response {
 mod tests {
     use super::*;
 
+    async fn get(path: &Path, headers: &[(&str, &str)], head: bool) -> (u16, HeaderMap, Vec<u8>) {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                HeaderValue::from_str(v).expect("value"),
+            );
+        }
+        let method = if head { Method::HEAD } else { Method::GET };
+        let r = serve_file(&method, &map, path, "audio/mpeg", &FileOptions::default())
+            .await
+            .expect("served");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, headers, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn ranges_small_and_streamed_match_the_file() {
+        let dir = std::env::temp_dir().join(format!("floe-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("a.mp3");
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 253) as u8).collect();
+        std::fs::write(&path, &data).expect("write");
+
+        let (status, h, body) = get(&path, &[], false).await;
+        assert_eq!((status, body.len()), (200, data.len()));
+        assert_eq!(body, data);
+        assert_eq!(h[header::ACCEPT_RANGES], "bytes");
+        let (status, h, body) = get(&path, &[("range", "bytes=0-")], false).await;
+        assert_eq!(status, 206);
+        assert_eq!(h[header::CONTENT_RANGE], "bytes 0-299999/300000");
+        assert_eq!(body, data);
+        let (status, _, body) = get(&path, &[("range", "bytes=-100")], false).await;
+        assert_eq!((status, &body[..]), (206, &data[299_900..]));
+        let (_, h, body) = get(&path, &[("range", "bytes=1-2,100000-")], false).await;
+        let ct = h[header::CONTENT_TYPE].to_str().expect("ascii").to_string();
+        let boundary = ct.split("boundary=").nth(1).expect("boundary");
+        let mut expected = format!(
+            "--{boundary}\r\nContent-Type: audio/mpeg\r\nContent-Range: bytes 1-2/300000\r\n\r\n"
+        )
+        .into_bytes();
+        expected.extend_from_slice(&data[1..3]);
+        expected.extend_from_slice(
+            format!("\r\n--{boundary}\r\nContent-Type: audio/mpeg\r\nContent-Range: bytes 100000-299999/300000\r\n\r\n").as_bytes(),
+        );
+        expected.extend_from_slice(&data[100_000..]);
+        expected.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        assert!(body == expected, "multipart body differs");
+        assert_eq!(h[header::CONTENT_LENGTH], expected.len().to_string());
+        let (status, h, body) = get(&path, &[("range", "bytes=300000-")], false).await;
+        assert_eq!((status, body.len()), (416, 0));
+        assert_eq!(h[header::CONTENT_RANGE], "bytes */300000");
+        let (_, h, _) = get(&path, &[], true).await;
+        let etag = h[header::ETAG].to_str().expect("ascii").to_string();
+        let (status, _, body) = get(&path, &[("if-none-match", &etag)], false).await;
+        assert_eq!((status, body.len()), (304, 0));
+        let (status, _, _) = get(&path, &[("if-match", "\"nope\"")], false).await;
+        assert_eq!(status, 412);
+        let (status, h, body) = get(&path, &[("range", "bytes=5-9")], true).await;
+        assert_eq!((status, body.len()), (206, 0));
+        assert_eq!(h[header::CONTENT_LENGTH], "5");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn missing_files_and_directories_are_errors() {
+        let e = serve_file(
+            &Method::GET,
+            &HeaderMap::new(),
+            Path::new("/nonexistent/x.mp3"),
+            "audio/mpeg",
+            &FileOptions::default(),
+        )
+        .await
+        .expect_err("missing");
+        assert!(matches!(e, MediaError::FileNotFound(_)));
+        let e = serve_file(
+            &Method::GET,
+            &HeaderMap::new(),
+            &std::env::temp_dir(),
+            "audio/mpeg",
+            &FileOptions::default(),
+        )
+        .await
+        .expect_err("a directory");
+        assert!(matches!(e, MediaError::NotAFile(_)));
+    }
+
     #[test]
     fn content_types_by_extension() {
         assert_eq!(content_type_for(Path::new("a/b.MP3")), "audio/mpeg");
