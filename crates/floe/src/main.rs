@@ -44,9 +44,13 @@ enum Command {
     Scan(library::ScanArgs),
     /// Manage the library's users (the Subsonic API's accounts).
     User {
-        /// The library database (the one `floe scan` and `[library] database` use).
+        /// The library database (default: `[library] database` of --config, else the default
+        /// `floe scan` uses).
         #[arg(long, global = true, value_name = "PATH")]
         database: Option<PathBuf>,
+        /// Config file whose `[library] database` names the database.
+        #[arg(long, short, global = true, env = "FLOE_CONFIG")]
+        config: Option<PathBuf>,
         #[command(subcommand)]
         command: user_cli::UserCommand,
     },
@@ -78,13 +82,26 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve(args) => serve(args),
         Command::Scan(args) => library::scan_command(args),
-        Command::User { database, command } => match database {
-            Some(db) => user_cli::run(&db, command),
-            None => {
-                eprintln!("floe user: give the library database with --database PATH");
-                ExitCode::from(2)
-            }
-        },
+        Command::User {
+            database,
+            config,
+            command,
+        } => {
+            let database = match (database, config) {
+                (Some(db), _) => db,
+                (None, Some(path)) => match config::load(&path) {
+                    Ok(c) => c.library.database(),
+                    Err(errors) => {
+                        for e in &errors {
+                            eprintln!("{}: {e}", path.display());
+                        }
+                        return ExitCode::from(2);
+                    }
+                },
+                (None, None) => library::default_database(),
+            };
+            user_cli::run(&database, command)
+        }
     }
 }
 
@@ -253,6 +270,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         let running_library = library::start(&cfg.library, args.music.as_deref())?;
         state.library = running_library.as_ref().map(|r| r.library.clone());
         state.library_limits = cfg.library.limits();
+        if let Some(library) = &state.library {
+            state.subsonic = subsonic_config::service(&cfg.subsonic, library)?;
+        }
         state.hls =
             floe_hls::HlsService::new(state.engine.clone(), cfg.hls.settings(), station_renditions);
         state.hls.spawn();

@@ -215,18 +215,16 @@ async fn respond(state: &AppState, asked: &Asked) -> Result<Response, HlsError> 
     match resource {
         Resource::Media => media_playlist(state, &stream, mount, query, block, target).await,
         Resource::Ts => {
-            let text = playlist::ts_playlist(&stream.segmenter()).ok_or_else(|| {
-                if stream
-                    .segmenter()
-                    .init()
-                    .is_some_and(|i| i.track.ts.is_none())
-                {
-                    HlsError::Unsupported
-                } else {
-                    HlsError::NoStream
-                }
-            })?;
-            Ok(text_response(text, PLAYLIST_CACHE, HLS_TYPE))
+            let (text, has_ts) = {
+                let seg = stream.segmenter();
+                let has_ts = seg.init().is_some_and(|i| i.track.ts.is_some());
+                (playlist::ts_playlist(&seg), has_ts)
+            };
+            match (text, has_ts) {
+                (Some(text), _) => Ok(text_response(text, PLAYLIST_CACHE, HLS_TYPE)),
+                (None, false) => Err(HlsError::Unsupported),
+                (None, true) => Err(HlsError::NoStream),
+            }
         }
         Resource::Master => {
             let variant =
