@@ -1143,3 +1143,170 @@ dead_air_seconds = 2
         "{next_music} half-seconds between the tone and the music: {heard:?}"
     );
 }
+
+#[test]
+fn raw_pcm_on_standard_input_plays_all_of_it_at_real_time_then_the_station_plays_silence() {
+    require_ffmpeg();
+    // 10 s of the tone as raw s16le in a file: standard input delivers it as fast as Floe
+    // reads, so only the input's backpressure keeps it from being dropped.
+    let dir = scratch_dir("stdin-pcm");
+    let raw = dir.join("tone.raw");
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=48000:duration=10")
+        .args(["-ac", "2", "-f", "s16le", "-c:a", "pcm_s16le"])
+        .arg(&raw)
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = format!(
+        r#"
+[stations.radio]
+name = "Stdin Radio"
+
+[[stations.radio.inputs]]
+pcm = "-"
+title = "Line in"
+{RADIO_RENDITIONS}"#
+    );
+    let floe = Floe::start_with_stdin(&config, &[], || {
+        Stdio::from(std::fs::File::open(&raw).expect("open the raw tone"))
+    });
+    let live = eventually(Duration::from_secs(15), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Line in")
+    });
+    assert!(
+        live,
+        "the input did not go on the air; log:\n{}",
+        floe.log_text()
+    );
+    let recording = Recording::start(&floe, "/radio.mp3");
+    let ended = eventually(Duration::from_secs(30), || {
+        floe.log_text().contains("standard input closed")
+    });
+    assert!(ended, "no end of standard input; log:\n{}", floe.log_text());
+    // Silence titled with the station's name after the input played out.
+    let silence = eventually(Duration::from_secs(15), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Stdin Radio")
+    });
+    assert!(
+        silence,
+        "no hand-back to silence; log:\n{}",
+        floe.log_text()
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let (bytes, closed) = recording.finish();
+    assert_eq!(closed, None, "the listener was disconnected");
+    let heard = hear_mp3(&floe, "stdin-capture.mp3", &bytes);
+    println!("heard (0.5 s each): {heard:?}");
+    // The listener joined a moment after the station went on the air (its burst covers part
+    // of that); the rest of the 10 s arrives, none of it dropped for being read too early.
+    let live = heard.iter().filter(|h| **h == Heard::Live).count();
+    assert!(live >= 14, "{live} half-seconds of the tone: {heard:?}");
+    assert!(
+        heard.iter().rev().take(4).all(|h| *h == Heard::Other),
+        "silence at the end: {heard:?}"
+    );
+}
+
+/// Runs `floe ARGS` to its end (it must end within 30 s): exit status and standard error.
+fn floe_run(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn floe");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("floe {args:?} did not end");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(not(feature = "alsa"))]
+#[test]
+fn a_capture_input_in_a_build_without_alsa_is_a_config_error_saying_how_to_build() {
+    let dir = scratch_dir("capture-config");
+    let file = dir.join("floe.toml");
+    std::fs::write(
+        &file,
+        "[stations.mic]\n\n[[stations.mic.inputs]]\ncapture = \"default\"\n",
+    )
+    .expect("write config");
+    let path = file.to_string_lossy().into_owned();
+    let (status, stderr) = floe_run(&["check-config", &path]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stations.\"mic\".inputs[1].capture")
+            && stderr.contains("line 4")
+            && stderr.contains("--features alsa"),
+        "{stderr}"
+    );
+    let (status, stderr) = floe_run(&["serve", "--config", &path, "--listen", "127.0.0.1:0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("--features alsa"), "{stderr}");
+}
+
+#[cfg(feature = "alsa")]
+#[test]
+fn a_missing_capture_device_stops_start_up_listing_the_capture_devices() {
+    let dir = scratch_dir("capture-missing");
+    let file = dir.join("floe.toml");
+    std::fs::write(
+        &file,
+        "[stations.mic]\n\n[[stations.mic.inputs]]\ncapture = \"floe-no-such-device\"\n",
+    )
+    .expect("write config");
+    let path = file.to_string_lossy().into_owned();
+    let (status, stderr) = floe_run(&["serve", "--config", &path, "--listen", "127.0.0.1:0"]);
+    assert!(!status.success(), "{stderr}");
+    // alsa-lib always defines its `null` device.
+    assert!(
+        stderr.contains(
+            "stations.\"mic\".inputs[1].capture: no ALSA capture device `floe-no-such-device`"
+        ) && stderr.contains("available capture devices: ")
+            && stderr.contains("null"),
+        "{stderr}"
+    );
+}
+
+#[cfg(feature = "alsa")]
+#[test]
+fn a_capture_input_goes_on_the_air() {
+    require_ffmpeg();
+    // ALSA's `null` device captures silence: the station goes on the air with it.
+    let floe = Floe::start_with(&format!(
+        r#"
+[stations.radio]
+name = "Mic Radio"
+
+[[stations.radio.inputs]]
+capture = "null"
+title = "Microphone"
+{RADIO_RENDITIONS}"#
+    ));
+    let live = eventually(Duration::from_secs(15), || {
+        song_of(&floe, "/radio.mp3").as_deref() == Some("Microphone")
+    });
+    assert!(
+        live,
+        "the capture did not go on the air; log:\n{}",
+        floe.log_text()
+    );
+    let errors = ffmpeg_errors(&floe.url("/radio.mp3"), 3);
+    assert!(errors.trim().is_empty(), "ffmpeg said:\n{errors}");
+}

@@ -1,6 +1,9 @@
 //! Test harness: runs the real `floe` binary on a free loopback port and talks to it over TCP.
 #![allow(dead_code)]
 
+/// A generated music library (ffmpeg) for the library and Subsonic tests.
+pub mod library;
+
 use base64::Engine as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -70,15 +73,22 @@ impl Floe {
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Floe {
         // Another test process may take the same free port between our check and floe's bind:
         // floe then exits at once, and we try another port.
+        Floe::start_with_stdin(config, env, Stdio::null)
+    }
+
+    /// Floe with this config and environment, its standard input from `stdin` (called once per
+    /// attempt: a port taken by another process between our check and floe's bind means
+    /// another attempt).
+    pub fn start_with_stdin(config: &str, env: &[(&str, &str)], stdin: impl Fn() -> Stdio) -> Floe {
         for _ in 0..5 {
-            if let Some(floe) = Floe::try_start(config, env) {
+            if let Some(floe) = Floe::try_start(config, env, stdin()) {
                 return floe;
             }
         }
         panic!("floe could not bind a free port in 5 tries");
     }
 
-    fn try_start(config: &str, env: &[(&str, &str)]) -> Option<Floe> {
+    fn try_start(config: &str, env: &[(&str, &str)], stdin: Stdio) -> Option<Floe> {
         let dir = scratch_dir("floe");
         let cfg = dir.join("floe.toml");
         std::fs::write(&cfg, config).expect("write config");
@@ -103,7 +113,7 @@ impl Floe {
             cmd.env(k, v);
         }
         let child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(logfile.try_clone().expect("clone"))
             .stderr(logfile)
             .spawn()
