@@ -12,11 +12,20 @@ use std::process::{Command, Stdio};
 
 const PASSWORD: &str = "sesame";
 
+/// (artist, album, year, genre, tracks as (title, extension, tone frequency)).
+type AlbumSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str, f32)],
+);
+
 /// A small tagged library: two artists, two albums with folder cover art, four tracks in
 /// MP3, FLAC and Ogg Vorbis.
 fn make_library(root: &Path) {
     require_ffmpeg();
-    let albums: [(&str, &str, &str, &str, &[(&str, &str, f32)]); 2] = [
+    let albums: [AlbumSpec; 2] = [
         (
             "Alpha Band",
             "First Light",
