@@ -272,16 +272,21 @@ fn response_length(response: &Response) -> u64 {
         .unwrap_or(0)
 }
 
-/// The request target with password parameters (`pass=`, SHOUTcast's admin.cgi) blanked, so
-/// the access log never holds a credential.
+/// The request target with password parameters (`pass=`, SHOUTcast's admin.cgi; the Subsonic
+/// API's `p`, `t` and `apiKey` under `/rest/`) blanked, so the access log never holds a
+/// credential.
 fn redact_target(target: &str) -> String {
     let Some((path, query)) = target.split_once('?') else {
         return target.to_string();
     };
+    let subsonic = path.starts_with("/rest/");
+    let secret = |name: &str| {
+        name.eq_ignore_ascii_case("pass") || (subsonic && matches!(name, "p" | "t" | "apiKey"))
+    };
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name.eq_ignore_ascii_case("pass") => format!("{name}=*"),
+            Some((name, _)) if secret(name) => format!("{name}=*"),
             _ => pair.to_string(),
         })
         .collect();
@@ -300,5 +305,10 @@ mod unit {
         );
         assert_eq!(redact_target("/live.mp3"), "/live.mp3");
         assert_eq!(redact_target("/a?b&c=d"), "/a?b&c=d");
+        assert_eq!(
+            redact_target("/rest/ping.view?u=al&p=enc:41&v=1&t=ab&s=cd&apiKey=k&c=x"),
+            "/rest/ping.view?u=al&p=*&v=1&t=*&s=cd&apiKey=*&c=x"
+        );
+        assert_eq!(redact_target("/other?p=1&t=2"), "/other?p=1&t=2");
     }
 }
