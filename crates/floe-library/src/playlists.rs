@@ -13,8 +13,9 @@ use crate::{unix_now, Library};
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// Changes to a playlist, applied in this order: name, comment, public, `tracks` (replaces
-/// all entries), `remove` (positions, counted before any removal), `moves` (each `(from, to)`
-/// on the list as it is after the previous move), `add` (appended).
+/// all entries), `remove` (positions, counted before any removal), `add` (appended), `moves`
+/// (each `(from, to)` on the list as it is after the previous step, so a track just added can
+/// be moved).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlaylistEdit {
     /// New name.
@@ -155,7 +156,8 @@ fn set_entries(tx: &Transaction<'_>, id: i64, tracks: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// Applies removals, moves and additions to a list of entries (pure; positions from 0).
+/// Applies removals, additions and moves, in that order, to a list of entries (pure;
+/// positions from 0).
 pub fn apply_edits(
     entries: &mut Vec<i64>,
     remove: &[u64],
@@ -175,6 +177,7 @@ pub fn apply_edits(
     for p in remove.iter().rev() {
         entries.remove(*p as usize);
     }
+    entries.extend_from_slice(add);
     for (from, to) in moves {
         let len = entries.len() as u64;
         if *from >= len || *to >= len {
@@ -186,7 +189,6 @@ pub fn apply_edits(
         let item = entries.remove(*from as usize);
         entries.insert(*to as usize, item);
     }
-    entries.extend_from_slice(add);
     Ok(())
 }
 
@@ -459,9 +461,10 @@ mod tests {
     #[test]
     fn edits_apply_in_order() {
         let mut list = vec![10, 11, 12, 13];
-        apply_edits(&mut list, &[1, 1], &[(0, 2)], &[99]).expect("edit");
-        // removed 11 -> [10, 12, 13]; move 10 to the end -> [12, 13, 10]; add 99.
-        assert_eq!(list, vec![12, 13, 10, 99]);
+        apply_edits(&mut list, &[1, 1], &[(0, 2), (3, 0)], &[99]).expect("edit");
+        // removed 11 -> [10, 12, 13]; add 99 -> [10, 12, 13, 99];
+        // move 10 to 2 -> [12, 13, 10, 99]; move 99 to the front.
+        assert_eq!(list, vec![99, 12, 13, 10]);
         assert!(matches!(
             apply_edits(&mut list, &[4], &[], &[]),
             Err(LibraryError::Invalid {
@@ -473,7 +476,6 @@ mod tests {
             apply_edits(&mut list, &[], &[(0, 4)], &[]),
             Err(LibraryError::Invalid { field: "move", .. })
         ));
-        assert_eq!(list, vec![12, 13, 10, 99]);
     }
 
     #[test]

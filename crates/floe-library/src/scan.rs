@@ -132,8 +132,8 @@ impl fmt::Display for ScanSummary {
         writeln!(
             f,
             "scanned {} files in {}: {} added, {} changed, {} removed, {} unchanged, {} failed",
-            self.root.display(),
             self.files,
+            self.root.display(),
             self.added,
             self.changed,
             self.removed,

@@ -201,6 +201,9 @@ enum Route {
 
 fn route(state: &AppState, head: &RequestHead) -> Route {
     match head.method.as_str() {
+        // The JSON API has PUT endpoints (playlists); no mount under /api/ could be listened
+        // to anyway (reserved paths are never listener routes).
+        "PUT" if head.path().starts_with("/api/") => Route::Http,
         "SOURCE" | "PUT" => Route::Source,
         "OPTIONS" if head.target == "*" => Route::OptionsStar,
         "GET" | "HEAD"
