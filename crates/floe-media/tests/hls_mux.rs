@@ -997,3 +997,435 @@ async function append(name, codec, list) {
         "Chromium MSE:\n{result}"
     );
 }
+
+/// A static file server on 127.0.0.1 for the browser test: GET of files under `root`, one
+/// request per connection. Runs until the test process ends.
+fn serve_dir(root: PathBuf) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let target = head.split(' ').nth(1).unwrap_or("/");
+            let path = target
+                .split('?')
+                .next()
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let file = (!path.contains(".."))
+                .then(|| root.join(path))
+                .and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)));
+            let response = match file {
+                Some((p, body)) => {
+                    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+                    let ctype = match ext {
+                        "html" => "text/html; charset=utf-8",
+                        "js" => "application/javascript",
+                        "m3u8" => "application/vnd.apple.mpegurl",
+                        "mpd" => "application/dash+xml",
+                        "mp4" | "m4s" => "audio/mp4",
+                        "ts" => "video/mp2t",
+                        "aac" => "audio/aac",
+                        _ => "application/octet-stream",
+                    };
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = conn.write_all(&response);
+        }
+    });
+    port
+}
+
+/// fMP4 segments (each made of `parts_per_segment` parts, the first part of segment `n`
+/// carrying an `emsg` titled "Song n") into `dir`, and a media playlist over them with parts,
+/// program date-times and a title date range. Returns the total duration in seconds.
+fn write_ll_hls(
+    dir: &Path,
+    config: &TrackConfig,
+    samples: &[Sample<'_>],
+    per_part: usize,
+    parts_per_segment: usize,
+) -> f64 {
+    std::fs::create_dir_all(dir).expect("dir");
+    std::fs::write(
+        dir.join("init.mp4"),
+        fmp4::init_segment(config).expect("init"),
+    )
+    .expect("w");
+    let ts = f64::from(config.timescale);
+    let (mut seq, mut t) = (1u32, 0u64);
+    let mut entries = Vec::new();
+    for (s, seg) in samples.chunks(per_part * parts_per_segment).enumerate() {
+        let (mut parts, mut whole, seg_start) = (Vec::new(), Vec::new(), t);
+        for (p, chunk) in seg.chunks(per_part).enumerate() {
+            let emsg = fmp4::id3_emsg(t, config.timescale, s as u32, &format!("Song {s}"));
+            let events: Vec<&[u8]> = if p == 0 { vec![&emsg] } else { vec![] };
+            let part =
+                fmp4::media_segment_with_events(config, seq, t, chunk, &events).expect("part");
+            let d: u64 = chunk.iter().map(|x| u64::from(x.duration)).sum();
+            seq += 1;
+            t += d;
+            let name = format!("s{s}.{p}.m4s");
+            std::fs::write(dir.join(&name), &part).expect("write");
+            whole.extend_from_slice(&part);
+            parts.push(PartEntry {
+                uri: name,
+                duration: d as f64 / ts,
+                independent: true,
+                byterange: None,
+            });
+        }
+        let name = format!("s{s}.m4s");
+        std::fs::write(dir.join(&name), &whole).expect("write");
+        entries.push(SegmentEntry {
+            uri: name,
+            duration: (t - seg_start) as f64 / ts,
+            program_date_time: Some(1_764_000_000_000 + (seg_start as f64 / ts * 1000.0) as i64),
+            discontinuity: false,
+            parts,
+            title: None,
+            byterange: None,
+            map_uri: None,
+        });
+    }
+    let part_target = entries
+        .iter()
+        .flat_map(|e| &e.parts)
+        .map(|p| p.duration)
+        .fold(0.0, f64::max);
+    let target = entries
+        .iter()
+        .map(|e| e.duration.round() as u64)
+        .max()
+        .unwrap_or(1);
+    let playlist = MediaPlaylist {
+        version: 6,
+        target_duration: target,
+        independent_segments: true,
+        part_target: Some(part_target),
+        server_control: Some(ServerControl {
+            can_block_reload: true,
+            part_hold_back: Some(3.0 * part_target),
+            hold_back: None,
+            can_skip_until: Some(6.0 * target as f64),
+            can_skip_dateranges: false,
+        }),
+        map_uri: Some("init.mp4".into()),
+        dateranges: vec![floe_proto::hls::DateRange {
+            id: "title-0".into(),
+            class: Some("com.floe.title".into()),
+            start_ms: 1_764_000_000_000,
+            duration: None,
+            end_on_next: true,
+            attributes: vec![("TITLE".into(), "Song 0".into())],
+        }],
+        segments: entries,
+        endlist: true,
+        ..MediaPlaylist::default()
+    };
+    std::fs::write(dir.join("index.m3u8"), playlist.render()).expect("playlist");
+    t as f64 / ts
+}
+
+/// The players Floe ships read what the writers produce: hls.js 1.7 (vendored in the web
+/// player) parses an LL-HLS playlist (parts, date range, program date-times), buffers CMAF
+/// Opus and AAC, transmuxes TS (AAC and MP3) and packed audio, and reports the titles carried
+/// as ID3 (`emsg`, the TS ID3 stream, packed-audio tags); dash.js 5 (vendored too) buffers a
+/// static MPD with a `SegmentTimeline` over AAC and FLAC segments. All in headless Chromium,
+/// from a local HTTP server; every source must buffer to its end with no error.
+#[test]
+fn vendored_hls_js_and_dash_js_read_the_writers_output() {
+    need_ffmpeg();
+    let chromium = "/usr/bin/chromium";
+    assert!(
+        Path::new(chromium).exists(),
+        "Chromium is needed (apt-get install chromium)"
+    );
+    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
+    let root = dir("players");
+    for js in ["hls.min.js", "dash.mediaplayer.min.js"] {
+        std::fs::copy(vendor.join(js), root.join(js)).expect("vendored player");
+    }
+
+    // Sources.
+    let adts = ffmpeg_adts(&root, 4);
+    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
+    let aac = TrackConfig {
+        codec: fmp4::AudioCodec::Aac {
+            audio_specific_config: asc,
+        },
+        sample_rate: rate,
+        channels: 2,
+        timescale: rate,
+    };
+    let aac_samples: Vec<Sample<'_>> = adts
+        .iter()
+        .map(|f| Sample {
+            data: &f[7..],
+            duration: 1024,
+        })
+        .collect();
+    let mut opus_enc = OpusEncoder::new(2, 96).expect("opus");
+    let opus = TrackConfig::from_codec_info(opus_enc.info()).expect("track");
+    let opus_packets = encode_all(&mut opus_enc, &tone(48_000, 4.0));
+    let opus_samples: Vec<Sample<'_>> = opus_packets
+        .iter()
+        .map(|p| Sample {
+            data: &p.data,
+            duration: 960,
+        })
+        .collect();
+    let mut flac_enc = FlacEncoder::new(44_100, 2).expect("flac");
+    let flac = TrackConfig::from_codec_info(flac_enc.info()).expect("track");
+    let flac_packets = encode_all(&mut flac_enc, &tone(44_100, 4.0));
+    let flac_samples: Vec<Sample<'_>> = flac_packets
+        .iter()
+        .map(|p| Sample {
+            data: &p.data,
+            duration: p.frames,
+        })
+        .collect();
+    let mut mp3_enc = Mp3Encoder::new(44_100, 2, 128).expect("mp3");
+    let mp3_packets = encode_all(&mut mp3_enc, &tone(44_100, 4.0));
+
+    let mut expected: Vec<(String, f64)> = Vec::new();
+    // LL-HLS over CMAF: Opus (parts of 250 ms), AAC (parts of ~0.5 s).
+    let d = write_ll_hls(&root.join("opus"), &opus, &opus_samples, 12, 4);
+    expected.push(("hls opus/index.m3u8".into(), d));
+    let d = write_ll_hls(&root.join("aac"), &aac, &aac_samples, 22, 2);
+    expected.push(("hls aac/index.m3u8".into(), d));
+    // MPEG-TS with ID3 titles: AAC and MP3.
+    for (name, codec, frames, per) in [
+        (
+            "ts-aac",
+            TsCodec::AdtsAac,
+            adts.iter()
+                .map(|f| TsFrame {
+                    data: f,
+                    samples: 1024,
+                })
+                .collect::<Vec<_>>(),
+            43,
+        ),
+        (
+            "ts-mp3",
+            TsCodec::Mp3,
+            mp3_packets
+                .iter()
+                .map(|p| TsFrame {
+                    data: &p.data,
+                    samples: p.frames,
+                })
+                .collect::<Vec<_>>(),
+            38,
+        ),
+    ] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut muxer = TsMuxer::new(codec, 44_100, true).expect("muxer");
+        let (mut segments, mut done) = (Vec::new(), 0u64);
+        for (n, chunk) in frames.chunks(per).enumerate() {
+            let pts = 900_000 + muxer.samples_to_90k(done);
+            let seg = muxer
+                .segment_with_title(pts, chunk, Some(&format!("Song {n}")))
+                .expect("segment");
+            let file = format!("s{n}.ts");
+            std::fs::write(dir.join(&file), seg).expect("write");
+            let s: u64 = chunk.iter().map(|f| u64::from(f.samples)).sum();
+            done += s;
+            segments.push((file, s as f64 / 44_100.0));
+        }
+        std::fs::write(dir.join("index.m3u8"), vod_playlist(&segments, None)).expect("w");
+        expected.push((format!("hls {name}/index.m3u8"), done as f64 / 44_100.0));
+    }
+    // Packed audio (AAC) with titles in its ID3 tags.
+    {
+        let dir = root.join("packed");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (mut segments, mut done) = (Vec::new(), 0u64);
+        for (n, chunk) in adts.chunks(43).enumerate() {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            let seg =
+                packed::packed_segment(done * 90_000 / 44_100, Some(&format!("Song {n}")), &refs);
+            let file = format!("s{n}.aac");
+            std::fs::write(dir.join(&file), seg).expect("write");
+            done += 1024 * chunk.len() as u64;
+            segments.push((file, 1024.0 * chunk.len() as f64 / 44_100.0));
+        }
+        std::fs::write(dir.join("index.m3u8"), vod_playlist(&segments, None)).expect("w");
+        expected.push(("hls packed/index.m3u8".into(), done as f64 / 44_100.0));
+    }
+    // DASH (static, SegmentTimeline): AAC and FLAC.
+    for (name, config, samples, per) in [
+        ("dash-aac", &aac, &aac_samples, 43),
+        ("dash-flac", &flac, &flac_samples, 11),
+    ] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let segments = write_fmp4(&dir, config, samples, per);
+        let durations: Vec<u64> = samples
+            .chunks(per)
+            .map(|c| c.iter().map(|s| u64::from(s.duration)).sum())
+            .collect();
+        let total = durations.iter().sum::<u64>() as f64 / f64::from(config.timescale);
+        assert_eq!(segments.len(), durations.len());
+        let mpd = Mpd {
+            kind: MpdKind::Static { duration: total },
+            min_buffer_time: 1.0,
+            lang: None,
+            representations: vec![Representation {
+                id: name.into(),
+                codecs: fmp4::codecs_string(config),
+                bandwidth: 128_000,
+                sample_rate: config.sample_rate,
+                channels: config.channels,
+                timescale: config.timescale,
+                initialization: "init.mp4".into(),
+                media: "seg$Number$.m4s".into(),
+                start_number: 0,
+                presentation_time_offset: 0,
+                addressing: SegmentAddressing::Timeline(dash::timeline(0, &durations)),
+            }],
+            utc_timing_url: None,
+        };
+        std::fs::write(dir.join("manifest.mpd"), mpd.render()).expect("mpd");
+        expected.push((format!("dash {name}/manifest.mpd"), total));
+    }
+
+    let sources: Vec<serde_json::Value> = expected
+        .iter()
+        .map(|(s, d)| serde_json::json!([s, d]))
+        .collect();
+    let script = r#"
+function watch(kind, url, duration) {
+  return new Promise(resolve => {
+    const audio = document.createElement('audio');
+    audio.muted = true;
+    document.body.appendChild(audio);
+    const r = { errors: [], titles: [] };
+    const finish = why => {
+      clearInterval(timer);
+      const b = audio.buffered;
+      r.buffered = b.length ? b.start(0).toFixed(1) + '-' + b.end(b.length - 1).toFixed(1) : 'none';
+      r.why = why;
+      try { if (r.hls) r.hls.destroy(); if (r.dash) r.dash.reset(); } catch (e) {}
+      delete r.hls; delete r.dash;
+      resolve(r);
+    };
+    let ticks = 0;
+    const timer = setInterval(() => {
+      const b = audio.buffered;
+      if (b.length && b.end(b.length - 1) >= duration - 0.05) finish('end');
+      else if (++ticks > 300) finish('timeout');
+    }, 100);
+    if (kind === 'hls') {
+      const hls = new Hls({ lowLatencyMode: true, enableWorker: false });
+      r.hls = hls;
+      hls.on(Hls.Events.LEVEL_LOADED, (e, d) => {
+        r.parts = (d.details.partList || []).length;
+        r.dateranges = Object.keys(d.details.dateRanges || {}).length;
+        r.pdt = d.details.fragments[0].programDateTime || 0;
+      });
+      hls.on(Hls.Events.FRAG_PARSING_METADATA, (e, d) => d.samples.forEach(s => {
+        const m = new TextDecoder().decode(s.data).match(/Song \d+/);
+        if (m && !r.titles.includes(m[0])) r.titles.push(m[0]);
+      }));
+      hls.on(Hls.Events.ERROR, (e, d) => { r.errors.push(d.details); if (d.fatal) finish('fatal'); });
+      hls.loadSource(url);
+      hls.attachMedia(audio);
+    } else {
+      const p = dashjs.MediaPlayer().create();
+      r.dash = p;
+      p.on(dashjs.MediaPlayer.events.ERROR, e => { r.errors.push(JSON.stringify(e.error && e.error.message || e)); finish('fatal'); });
+      p.initialize(audio, url, false);
+    }
+  });
+}
+(async () => {
+  const out = [];
+  for (const [name, duration] of SOURCES) {
+    const [kind, url] = name.split(' ');
+    const r = await watch(kind, url, duration);
+    out.push(name + ' ' + JSON.stringify(r));
+  }
+  document.getElementById('out').textContent = out.join('\n');
+})();
+"#;
+    let html = format!(
+        "<html><body><pre id=out>pending</pre><script src=hls.min.js></script>\
+         <script src=dash.mediaplayer.min.js></script>\
+         <script>const SOURCES = {};{script}</script></body></html>",
+        serde_json::Value::Array(sources)
+    );
+    std::fs::write(root.join("players.html"), html).expect("page");
+    let port = serve_dir(root.clone());
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+            "--virtual-time-budget=120000",
+            "--dump-dom",
+        ])
+        .arg(format!("http://127.0.0.1:{port}/players.html"))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<pre id=\"out\">").expect("result element") + 14;
+    let result = &dom[start..start + dom[start..].find("</pre>").expect("end of result")];
+    let result = result.replace("&quot;", "\"");
+    println!("{result}");
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "players:\n{result}");
+    for ((name, duration), line) in expected.iter().zip(&lines) {
+        let json: serde_json::Value =
+            serde_json::from_str(line.strip_prefix(name.as_str()).expect("name").trim())
+                .expect("result json");
+        assert_eq!(
+            json["why"], "end",
+            "{name} did not buffer to {duration:.2} s:\n{result}"
+        );
+        assert_eq!(json["errors"], serde_json::json!([]), "{name}:\n{result}");
+        assert_eq!(
+            json["buffered"],
+            format!("0.0-{duration:.1}"),
+            "{name}:\n{result}"
+        );
+        if name.starts_with("hls") {
+            let titles = json["titles"].as_array().expect("titles").len();
+            assert!(titles >= 3, "{name}: titles as ID3 metadata:\n{result}");
+        }
+        if name.starts_with("hls opus") || name.starts_with("hls aac") {
+            assert!(
+                json["parts"].as_u64().unwrap_or(0) >= 8,
+                "{name}: parts:\n{result}"
+            );
+            assert_eq!(json["dateranges"], 1, "{name}:\n{result}");
+            assert_eq!(json["pdt"], 1_764_000_000_000u64, "{name}:\n{result}");
+        }
+    }
+}

@@ -458,17 +458,28 @@ fn write_part(out: &mut String, part: &PartEntry) {
     out.push('\n');
 }
 
-/// A decimal with up to 5 fraction digits and no trailing zeros (`2`, `1.004`); negative,
-/// infinite and NaN values are written as 0.
+/// A decimal with up to 5 fraction digits and no trailing zeros (`2`, `1.004`), **rounded
+/// down** to 10 µs; negative, infinite and NaN values are written as 0.
+///
+/// Rounding down keeps every position a player sums from the playlist at or before the media
+/// time it stands for. Rounded to nearest, two AAC parts of 22 × 1024 / 44100 s (0.510839 s)
+/// are listed as 0.51084 s each, and hls.js 1.7 (low-latency mode) looks for the part that
+/// holds the buffered end (1.021678 s) in the playlist's [0.51084, 1.02168) and loads that part
+/// again, forever (seen in headless Chromium, `hls_mux.rs`).
 pub fn decimal(value: f64) -> String {
     let value = if value.is_finite() && value > 0.0 {
         value
     } else {
         0.0
     };
-    let s = format!("{value:.5}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
+    // The epsilon keeps values like 1.004 (1.00399999… in binary) at 1.004.
+    let ticks = (value * 100_000.0 + 1e-6).floor().min(u64::MAX as f64) as u64;
+    let (whole, frac) = (ticks / 100_000, ticks % 100_000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let frac = format!("{frac:05}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
 }
 
 /// A Unix time in milliseconds as ISO 8601 UTC with milliseconds: `2026-11-24T18:54:06.123Z`.
@@ -799,7 +810,10 @@ mod tests {
         assert_eq!(decimal(2.0), "2");
         assert_eq!(decimal(1.004), "1.004");
         assert_eq!(decimal(0.333_333), "0.33333");
-        assert_eq!(decimal(2.089_795), "2.0898");
+        assert_eq!(decimal(2.089_795), "2.08979", "rounded down");
+        assert_eq!(decimal(22.0 * 1024.0 / 44_100.0), "0.51083");
+        assert_eq!(decimal(0.000_009), "0");
+        assert!(decimal(1e300).starts_with("184467440737095."), "saturates");
         assert_eq!(decimal(0.0), "0");
         assert_eq!(decimal(-1.0), "0");
         assert_eq!(decimal(f64::NAN), "0");
