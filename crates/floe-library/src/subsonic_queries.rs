@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::catalog::{track_from_row, TRACK_COLUMNS};
 use crate::error::{LibraryError, Result};
-use crate::model::{Artist, Track};
+use crate::model::{Artist, PageRequest, Track};
 use crate::Library;
 
 /// An album as Subsonic lists it.
@@ -111,16 +111,15 @@ pub fn artist_albums(lib: &Library, artist_id: i64) -> Result<Vec<AlbumEntry>> {
 
 /// Artists with at least one album (album artists), by sort name.
 pub fn album_artists(lib: &Library) -> Result<Vec<Artist>> {
-    let ids: Vec<i64> = lib.read(|conn| {
-        Ok(conn
-            .prepare_cached(
-                "SELECT a.id FROM artists a WHERE EXISTS \
-                 (SELECT 1 FROM albums al WHERE al.artist_id = a.id) ORDER BY a.sort_name, a.id",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
+    let all = lib.artists(PageRequest {
+        offset: 0,
+        limit: u64::MAX,
     })?;
-    artists_by_ids(lib, &ids)
+    Ok(all
+        .items
+        .into_iter()
+        .filter(|a| a.album_count > 0)
+        .collect())
 }
 
 fn artists_by_ids(lib: &Library, ids: &[i64]) -> Result<Vec<Artist>> {

@@ -613,6 +613,11 @@ fn browsing_search_and_album_lists() {
         &format!("{}&id={sid}&submission=false", alice()),
     );
     assert!(list("type=frequent").is_empty());
+    let playing = ok_call(&f, "getNowPlaying", &format!("{BASE}&u=bob&p=bobpw"));
+    let entry = &playing["nowPlaying"]["entry"][0];
+    assert_eq!(entry["username"], "alice");
+    assert_eq!(entry["id"], sid);
+    assert_eq!(entry["minutesAgo"], 0);
     ok_call(
         &f,
         "scrobble",

@@ -73,7 +73,8 @@ pub struct Subsonic {
     key: PasswordKey,
     settings: SubsonicSettings,
     covers: media::CoverCache,
-    now_playing: Mutex<HashMap<i64, (i64, i64)>>,
+    /// user id → (user name, track id, when it was reported).
+    now_playing: Mutex<HashMap<i64, (String, i64, i64)>>,
 }
 
 impl Subsonic {
@@ -93,14 +94,18 @@ impl Subsonic {
         &self.library
     }
 
-    /// The track a user marked as playing now (`scrobble` with `submission=false`), with the
-    /// time they did.
-    pub fn now_playing(&self, user_id: i64) -> Option<(i64, i64)> {
-        self.now_playing
+    /// What users reported as playing now (`scrobble` with `submission=false`): (user name,
+    /// track id, when), by user name.
+    pub fn now_playing(&self) -> Vec<(String, i64, i64)> {
+        let mut list: Vec<_> = self
+            .now_playing
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&user_id)
-            .copied()
+            .values()
+            .cloned()
+            .collect();
+        list.sort();
+        list
     }
 
     /// Runs `f` on the blocking pool (every catalog call blocks).
@@ -192,6 +197,10 @@ pub async fn entry(
             let result = api.blocking(move |api| scrobble(api, &call)).await;
             answer(result, &format)
         }
+        "getNowPlaying" => {
+            let result = api.blocking(move |api| get_now_playing(api, &call)).await;
+            answer(result, &format)
+        }
         _ => {
             let Some(f) = method_fn(&method) else {
                 return answer(
@@ -248,6 +257,31 @@ fn extensions() -> Element {
     )
 }
 
+/// How long past a track's end a now-playing report stays listed, seconds.
+pub const NOW_PLAYING_GRACE_SECS: i64 = 60;
+
+/// `getNowPlaying`: each user's latest now-playing report while its track could still be
+/// playing (its duration plus [`NOW_PLAYING_GRACE_SECS`] since the report).
+fn get_now_playing(api: &Subsonic, call: &Call) -> Result<Element, SubsonicError> {
+    let mut entries = Vec::new();
+    for (user, track, at) in api.now_playing() {
+        let Some(t) = api.library.track(track)? else {
+            continue;
+        };
+        let elapsed = call.now.saturating_sub(at).max(0);
+        if elapsed > (t.duration_ms / 1000) as i64 + NOW_PLAYING_GRACE_SECS {
+            continue;
+        }
+        entries.push(
+            browse::song_element(&t)
+                .attr("username", user)
+                .attr("minutesAgo", elapsed / 60)
+                .attr("playerId", 0),
+        );
+    }
+    Ok(Element::fragment().child(Element::new("nowPlaying").list("entry", entries)))
+}
+
 /// `scrobble`: `submission=true` (the default) records a play of each `id` (at its `time`, in
 /// milliseconds, or now); `false` marks it as playing now.
 fn scrobble(api: &Subsonic, call: &Call) -> Result<Element, SubsonicError> {
@@ -277,7 +311,7 @@ fn scrobble(api: &Subsonic, call: &Call) -> Result<Element, SubsonicError> {
             api.now_playing
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(call.user.id, (track, at));
+                .insert(call.user.id, (call.user.name.clone(), track, at));
         }
     }
     Ok(Element::fragment())
