@@ -19,6 +19,10 @@ pub struct SubsonicSection {
     pub cover_cache_bytes: usize,
     /// The largest `size` getCoverArt scales to, pixels.
     pub max_cover_size: u32,
+    /// The most items one list or search call returns.
+    pub max_list_size: u32,
+    /// The most entries a playlist may hold.
+    pub max_playlist_entries: usize,
 }
 
 impl Default for SubsonicSection {
@@ -28,6 +32,8 @@ impl Default for SubsonicSection {
             max_form_body: ss::DEFAULT_MAX_FORM_BODY,
             cover_cache_bytes: ss::DEFAULT_COVER_CACHE_BYTES,
             max_cover_size: ss::DEFAULT_MAX_COVER_SIZE,
+            max_list_size: ss::DEFAULT_MAX_LIST_SIZE,
+            max_playlist_entries: ss::DEFAULT_MAX_PLAYLIST_ENTRIES,
         }
     }
 }
@@ -45,6 +51,12 @@ impl SubsonicSection {
                 "must be between 16 and 4096 pixels".into(),
             ));
         }
+        if self.max_list_size == 0 {
+            out.push(("max_list_size", "must be at least 1".into()));
+        }
+        if self.max_playlist_entries == 0 {
+            out.push(("max_playlist_entries", "must be at least 1".into()));
+        }
         out
     }
 
@@ -54,6 +66,8 @@ impl SubsonicSection {
             max_form_body: self.max_form_body,
             cover_cache_bytes: self.cover_cache_bytes,
             max_cover_size: self.max_cover_size,
+            max_list_size: self.max_list_size,
+            max_playlist_entries: self.max_playlist_entries,
         }
     }
 }
@@ -86,9 +100,19 @@ mod tests {
         let bad = SubsonicSection {
             max_form_body: 10,
             max_cover_size: 5,
+            max_list_size: 0,
+            max_playlist_entries: 0,
             ..SubsonicSection::default()
         };
         let keys: Vec<&str> = bad.errors().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["max_form_body", "max_cover_size"]);
+        assert_eq!(
+            keys,
+            [
+                "max_form_body",
+                "max_cover_size",
+                "max_list_size",
+                "max_playlist_entries"
+            ]
+        );
     }
 }

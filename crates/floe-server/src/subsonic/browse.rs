@@ -15,8 +15,6 @@ use std::time::{Duration, UNIX_EPOCH};
 pub const IGNORED_ARTICLES: &str = "The El La Los Las Le Les";
 /// The id of the one music folder.
 pub const MUSIC_FOLDER_ID: i64 = 1;
-/// The most items one list call returns (`size`, `count` above this are capped).
-pub const MAX_LIST_SIZE: u32 = 500;
 
 /// Seconds since the Unix epoch as RFC 3339.
 pub fn iso(secs: i64) -> String {
@@ -209,7 +207,7 @@ fn count(call: &Call, name: &'static str, default: u32) -> Result<u32, SubsonicE
         .params
         .number::<u32>(name)?
         .unwrap_or(default)
-        .min(MAX_LIST_SIZE))
+        .min(call.limits.max_list_size))
 }
 
 fn offset(call: &Call, name: &'static str) -> Result<u32, SubsonicError> {

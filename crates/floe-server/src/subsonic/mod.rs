@@ -46,6 +46,10 @@ pub struct SubsonicSettings {
     pub cover_cache_bytes: usize,
     /// The largest `size` getCoverArt resizes to, in pixels (larger requests get this size).
     pub max_cover_size: u32,
+    /// The most items one list or search call returns (larger `size`/`count` are capped).
+    pub max_list_size: u32,
+    /// The most entries a playlist may hold (more: error 0).
+    pub max_playlist_entries: usize,
 }
 
 /// Default of [`SubsonicSettings::max_form_body`].
@@ -54,6 +58,10 @@ pub const DEFAULT_MAX_FORM_BODY: usize = 256 * 1024;
 pub const DEFAULT_COVER_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// Default of [`SubsonicSettings::max_cover_size`].
 pub const DEFAULT_MAX_COVER_SIZE: u32 = 1024;
+/// Default of [`SubsonicSettings::max_list_size`].
+pub const DEFAULT_MAX_LIST_SIZE: u32 = 500;
+/// Default of [`SubsonicSettings::max_playlist_entries`].
+pub const DEFAULT_MAX_PLAYLIST_ENTRIES: usize = 10_000;
 
 impl Default for SubsonicSettings {
     fn default() -> SubsonicSettings {
@@ -61,6 +69,8 @@ impl Default for SubsonicSettings {
             max_form_body: DEFAULT_MAX_FORM_BODY,
             cover_cache_bytes: DEFAULT_COVER_CACHE_BYTES,
             max_cover_size: DEFAULT_MAX_COVER_SIZE,
+            max_list_size: DEFAULT_MAX_LIST_SIZE,
+            max_playlist_entries: DEFAULT_MAX_PLAYLIST_ENTRIES,
         }
     }
 }
@@ -134,6 +144,8 @@ pub struct Call {
     pub format: Format,
     /// Seconds since the Unix epoch when the call arrived.
     pub now: i64,
+    /// The API's limits.
+    pub limits: SubsonicSettings,
 }
 
 /// The OpenSubsonic extensions Floe implements, with their versions.
@@ -382,6 +394,7 @@ async fn authenticate(
         user,
         format,
         now: unix_now(),
+        limits: api.settings.clone(),
     })
 }
 

@@ -12,9 +12,6 @@ use super::Call;
 use floe_library::subsonic_queries::{self as q, PlaylistChange, PlaylistEntry};
 use floe_library::{Library, Track};
 
-/// The most entries a playlist may hold.
-pub const MAX_PLAYLIST_ENTRIES: usize = 10_000;
-
 fn playlist_element(p: &PlaylistEntry) -> Element {
     Element::new("playlist")
         .attr("id", Id::Playlist(p.id).text())
@@ -39,6 +36,17 @@ fn may_change(call: &Call, p: &PlaylistEntry) -> bool {
     p.owner_id == Some(call.user.id) || call.user.is_admin
 }
 
+/// Error 0 when a playlist would hold more than `max_playlist_entries`.
+fn too_long(call: &Call, entries: usize) -> Result<(), SubsonicError> {
+    let max = call.limits.max_playlist_entries;
+    if entries > max {
+        return Err(SubsonicError::Generic(format!(
+            "a playlist holds at most {max} entries (subsonic.max_playlist_entries)"
+        )));
+    }
+    Ok(())
+}
+
 fn track_ids(call: &Call, name: &'static str) -> Result<Vec<i64>, SubsonicError> {
     let ids = call
         .params
@@ -46,11 +54,7 @@ fn track_ids(call: &Call, name: &'static str) -> Result<Vec<i64>, SubsonicError>
         .into_iter()
         .map(ids::track)
         .collect::<Result<Vec<_>, _>>()?;
-    if ids.len() > MAX_PLAYLIST_ENTRIES {
-        return Err(SubsonicError::Generic(format!(
-            "a playlist holds at most {MAX_PLAYLIST_ENTRIES} entries"
-        )));
-    }
+    too_long(call, ids.len())?;
     Ok(ids)
 }
 
@@ -149,11 +153,7 @@ pub fn update_playlist(call: &Call, lib: &Library) -> Result<Element, SubsonicEr
         })
         .collect::<Result<Vec<_>, _>>()?;
     let add = track_ids(call, "songIdToAdd")?;
-    if p.song_count as usize + add.len() > MAX_PLAYLIST_ENTRIES {
-        return Err(SubsonicError::Generic(format!(
-            "a playlist holds at most {MAX_PLAYLIST_ENTRIES} entries"
-        )));
-    }
+    too_long(call, p.song_count as usize + add.len())?;
     let change = PlaylistChange {
         name: call.params.get("name").map(str::to_string),
         comment: call
