@@ -1,6 +1,7 @@
 // Plays Floe's mounts in its web player in headless Chromium and checks that playback runs.
 //
 //   node player.mjs --base http://127.0.0.1:8000 --transports hls,ws [--mounts /a,/b]
+//        [--mounts-hls /a]   (the mounts one transport plays, instead of --mounts)
 //        [--seconds 10] [--tones /a=440,/b=880] [--artifacts DIR] [--chromium /usr/bin/chromium]
 //
 // One browser; one page per transport, all at once. Each page loads the player at `base`,
@@ -18,7 +19,7 @@ import { join } from "node:path";
 const FIELDS = { hls: "hls_url", dash: "dash_url", plain: "stream_url", wav: "wav_url", ws: "ws_url", sse: "sse_url" };
 
 function parseArgs(argv) {
-  const opts = { seconds: 10, artifacts: "test-artifacts", chromium: "/usr/bin/chromium", tones: {}, mounts: null };
+  const opts = { seconds: 10, artifacts: "test-artifacts", chromium: "/usr/bin/chromium", tones: {}, mounts: null, mountsFor: {} };
   for (let i = 2; i < argv.length; i += 2) {
     const [key, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error("missing value for " + key);
@@ -35,7 +36,13 @@ function parseArgs(argv) {
         break;
       case "--artifacts": opts.artifacts = value; break;
       case "--chromium": opts.chromium = value; break;
-      default: throw new Error("unknown option " + key);
+      default:
+        // --mounts-hls /a,/b: the mounts one transport plays (instead of --mounts).
+        if (key.startsWith("--mounts-") && FIELDS[key.slice(9)]) {
+          opts.mountsFor[key.slice(9)] = value.split(",").filter(Boolean);
+          break;
+        }
+        throw new Error("unknown option " + key);
     }
   }
   if (!opts.base || !opts.transports) throw new Error("--base and --transports are required");
@@ -123,10 +130,14 @@ async function runTransport(browser, opts, transport, mountsJson) {
   await page.goto(opts.base + "/");
   await page.waitForFunction(() => window.floePlayer && document.querySelectorAll(".mount").length > 0);
   const field = FIELDS[transport];
-  const paths = mountsJson
-    .filter((m) => m.live && m[field] && (!opts.mounts || opts.mounts.includes(m.path)))
-    .map((m) => m.path);
   const results = [];
+  const wanted = opts.mountsFor[transport] || opts.mounts;
+  const paths = mountsJson
+    .filter((m) => m.live && m[field] && (!wanted || wanted.includes(m.path)))
+    .map((m) => m.path);
+  for (const w of wanted || []) {
+    if (!paths.includes(w)) results.push({ transport, mount: w, ok: false, errors: [w + " is not live with " + field] });
+  }
   if (!paths.length) {
     results.push({ transport, mount: null, ok: false, errors: ["no live mount offers " + field] });
   }

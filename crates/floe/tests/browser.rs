@@ -56,16 +56,18 @@ fn require_browser_tools() {
     );
 }
 
-/// Runs `web-tests/player.mjs` against `floe`; returns whether it passed and what it printed.
+/// Runs `web-tests/player.mjs` against `floe`: every transport plays `mounts`, except those
+/// given their own list in `mounts_for`. Returns whether it passed and what it printed.
 fn run_player(
     floe: &Floe,
     transports: &str,
     mounts: &[&str],
+    mounts_for: &[(&str, &[&str])],
     tones: &[(&str, u32)],
 ) -> (bool, String) {
     let tones: Vec<String> = tones.iter().map(|(m, hz)| format!("{m}={hz}")).collect();
-    let mut child = Command::new("node")
-        .current_dir(web_tests_dir())
+    let mut cmd = Command::new("node");
+    cmd.current_dir(web_tests_dir())
         .arg("player.mjs")
         .args(["--base", &floe.url("")])
         .args(["--transports", transports])
@@ -74,7 +76,11 @@ fn run_player(
         .args(["--seconds", "10"])
         .args(["--chromium", CHROMIUM])
         .arg("--artifacts")
-        .arg(artifacts_dir())
+        .arg(artifacts_dir());
+    for (transport, list) in mounts_for {
+        cmd.arg(format!("--mounts-{transport}")).arg(list.join(","));
+    }
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -112,14 +118,15 @@ fn run_player(
     (status.is_some_and(|s| s.success()), text)
 }
 
+/// Live tones, one per codec family the player meets: MP3, AAC (ADTS) and Ogg Opus.
+const TONES: [(&str, u32); 3] = [("/tone.mp3", 440), ("/tone.aac", 660), ("/tone.opus", 550)];
+
 #[test]
 fn the_web_player_plays_every_transport_in_chromium() {
     require_ffmpeg();
     require_browser_tools();
     let floe = Floe::start_with("");
-    let _mp3 = ffmpeg_sine_source(
-        &floe,
-        "/tone.mp3",
+    let codecs: [&[&str]; 3] = [
         &[
             "-c:a",
             "libmp3lame",
@@ -130,13 +137,6 @@ fn the_web_player_plays_every_transport_in_chromium() {
             "-f",
             "mp3",
         ],
-        false,
-        440,
-        600,
-    );
-    let _aac = ffmpeg_sine_source(
-        &floe,
-        "/tone.aac",
         &[
             "-c:a",
             "aac",
@@ -147,20 +147,37 @@ fn the_web_player_plays_every_transport_in_chromium() {
             "-f",
             "adts",
         ],
-        false,
-        660,
-        600,
-    );
-    wait_live(&floe, "/tone.mp3");
-    wait_live(&floe, "/tone.aac");
+        &[
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-content_type",
+            "audio/ogg",
+            "-f",
+            "ogg",
+        ],
+    ];
+    let _sources: Vec<Encoder> = TONES
+        .iter()
+        .zip(codecs)
+        .map(|((mount, hz), args)| ffmpeg_sine_source(&floe, mount, args, false, *hz, 600))
+        .collect();
+    for (mount, _) in TONES {
+        wait_live(&floe, mount);
+    }
     // FLOE_BROWSER_TRANSPORTS=ws,sse narrows a run by hand; CI runs them all.
     let transports =
         std::env::var("FLOE_BROWSER_TRANSPORTS").unwrap_or_else(|_| TRANSPORTS.to_string());
+    let all: Vec<&str> = TONES.iter().map(|(m, _)| *m).collect();
+    // HLS and DASH are CMAF: AAC and Opus. (MP3 in fMP4 does not play in Chromium's MSE.)
+    let cmaf: &[&str] = &["/tone.aac", "/tone.opus"];
     let (ok, output) = run_player(
         &floe,
         &transports,
-        &["/tone.mp3", "/tone.aac"],
-        &[("/tone.mp3", 440), ("/tone.aac", 660)],
+        &all,
+        &[("hls", cmaf), ("dash", cmaf)],
+        &TONES,
     );
     println!("{output}");
     assert!(

@@ -39,12 +39,17 @@ const TRANSPORT_NAMES = {
   sse: "Server-Sent Events",
 };
 // Audio a PCM transport asks the server for on connect, and how far ahead of the audio clock
-// it schedules: small for low latency, enough to ride over a late packet. A chunk that would
-// start more than PCM_MAX_AHEAD_S ahead (a burst, or a backlog after the tab was throttled) is
+// it schedules: small for low latency, enough to ride over a late packet. Sources that arrive
+// in bursts (an Ogg stream's pages hold up to a second of audio) widen both: the scheduler
+// tracks the longest recent wait between arrivals. A chunk that would start further ahead
+// than that allows (a burst larger than wanted, a backlog after the tab was throttled) is
 // dropped, so the player stays close to live instead of drifting behind.
 const PCM_BURST_MS = 100;
-const PCM_LEAD_S = 0.12;
-const PCM_MAX_AHEAD_S = 0.25;
+const PCM_LEAD_S = 0.08;
+const PCM_MAX_AHEAD_S = 0.18;
+// Per arrival, the remembered longest wait shrinks by this factor (about 3 s half-life at
+// 50 chunks a second).
+const PCM_GAP_DECAY = 0.995;
 
 // path -> { data, element }
 const mounts = new Map();
@@ -97,6 +102,7 @@ function audioContext() {
     gain = ctx.createGain();
     analyser = ctx.createAnalyser();
     analyser.fftSize = 8192;
+    analyser.smoothingTimeConstant = 0; // each reading is the audio now (tests sample once a second)
     gain.connect(analyser);
     analyser.connect(ctx.destination);
     gain.gain.value = Number(volume.value);
@@ -144,12 +150,9 @@ function elementTransport(kind, url, setup) {
       audio.load();
     },
   };
-  if (setup) {
-    setup(session, url);
-  } else {
-    audio.src = url;
-  }
-  audio.play().catch((err) => fail("cannot play: " + err.message));
+  // A setup that starts playback itself returns true.
+  const playsItself = setup ? setup(session, url) : ((audio.src = url), false);
+  if (!playsItself) audio.play().catch((err) => fail("cannot play: " + err.message));
   return session;
 }
 
@@ -163,7 +166,7 @@ function setupHls(session, url) {
   if (!window.Hls || !Hls.isSupported()) {
     if (audio.canPlayType("application/vnd.apple.mpegurl")) {
       audio.src = url; // native HLS: no program date time to measure with
-      return;
+      return false;
     }
     throw new Error("this browser has neither Media Source Extensions nor native HLS");
   }
@@ -179,6 +182,7 @@ function setupHls(session, url) {
     if (date) return Math.max(0, (Date.now() - date.getTime()) / 1000);
     return hls.latency || null;
   };
+  return false;
 }
 
 function setupDash(session, url) {
@@ -191,12 +195,15 @@ function setupDash(session, url) {
     const err = e && e.error;
     fail("DASH: " + (err && err.message ? err.message : JSON.stringify(err)));
   });
+  // dash.js starts playback itself (autoplay): an extra play() before its MediaSource is
+  // open leaves it stalled after the first segments in Chromium (no manifest refresh).
   dash.initialize(audio, url, true);
   session.teardown = () => dash.reset();
   session.latencyFn = () => {
     const l = dash.getCurrentLiveLatency();
     return isFinite(l) && l > 0 ? l : bufferedAhead();
   };
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +216,8 @@ class PcmScheduler {
     this.queue = []; // { at, end, ts, serverTime } of scheduled chunks, oldest first
     this.firstTs = null;
     this.nodes = new Set();
+    this.lastArrival = null; // context time of the previous chunk's arrival
+    this.gap = 0; // longest recent wait between arrivals, s
   }
 
   setFormat(format) {
@@ -227,9 +236,14 @@ class PcmScheduler {
     const frames = Math.floor(samples.length / channels);
     if (frames === 0) return;
     const now = c.currentTime;
+    if (this.lastArrival !== null) {
+      this.gap = Math.max(now - this.lastArrival, this.gap * PCM_GAP_DECAY);
+    }
+    this.lastArrival = now;
     if (this.nextAt < now + 0.01) {
-      this.nextAt = now + PCM_LEAD_S; // start, or recover from an underrun
-    } else if (this.nextAt > now + PCM_MAX_AHEAD_S) {
+      // Start, or recover from an underrun.
+      this.nextAt = now + PCM_LEAD_S + Math.min(0.25, 0.2 * this.gap);
+    } else if (this.nextAt > now + PCM_MAX_AHEAD_S + 2 * this.gap) {
       return; // too far ahead of the clock: drop to stay live
     }
     const buffer = c.createBuffer(channels, frames, f.rate);
