@@ -175,6 +175,21 @@ pub fn mp3_frame_count(samples: u64, frame_size: u64) -> u64 {
     samples.div_ceil(frame_size) + 1
 }
 
+/// Writes the total number of samples into a native FLAC header's STREAMINFO (the encoder
+/// writes 0, "unknown", since it streams), so players and ffprobe know the duration. Does
+/// nothing to bytes that are not a FLAC header or for a count beyond 36 bits.
+fn set_flac_total_samples(header: &mut [u8], total: u64) {
+    // "fLaC", then the STREAMINFO block's 4-byte header (type 0), then 10 bytes of block and
+    // frame sizes; the total is the low 36 bits of the 8 bytes after those.
+    const AT: usize = 4 + 4 + 10;
+    if header.len() < AT + 8 || &header[..4] != b"fLaC" || header[4] & 0x7f != 0 || total >> 36 != 0
+    {
+        return;
+    }
+    header[AT + 3] = (header[AT + 3] & 0xf0) | ((total >> 32) as u8 & 0x0f);
+    header[AT + 4..AT + 8].copy_from_slice(&(total as u32).to_be_bytes());
+}
+
 /// A transcode in progress: call [`Transcoder::next_chunk`] until it returns `Ok(None)`.
 pub struct Transcoder {
     decoder: Decoder,
@@ -288,6 +303,11 @@ impl Transcoder {
                     16,
                     Some(data_len),
                 )));
+            }
+            (OutputFormat::Flac, Some(t)) => {
+                let mut header: Vec<u8> = encoder.header().concat();
+                set_flac_total_samples(&mut header, t);
+                pending.push_back(Bytes::from(header));
             }
             _ => pending.extend(encoder.header().iter().cloned()),
         }
@@ -553,6 +573,18 @@ mod tests {
             u32::from_le_bytes([out[40], out[41], out[42], out[43]]),
             66_150 * 2
         );
+    }
+
+    #[test]
+    fn flac_output_declares_its_length() {
+        let mut t = Transcoder::from_decoder(
+            wav_source(44_100, 2, 1.5),
+            request(OutputFormat::Flac, 0, 0.5),
+        )
+        .expect("opens");
+        let out = run(&mut t);
+        let d = Decoder::open_bytes(out, Some("flac")).expect("decodes");
+        assert_eq!(d.duration_secs(), Some(1.0));
     }
 
     #[test]
