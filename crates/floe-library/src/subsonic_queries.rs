@@ -643,6 +643,90 @@ pub fn record_play(lib: &Library, user_id: i64, track_id: i64, at: i64) -> Resul
     })
 }
 
+/// What a star is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StarKind {
+    /// A track.
+    Track,
+    /// An album.
+    Album,
+    /// An artist.
+    Artist,
+}
+
+impl StarKind {
+    fn name(self) -> &'static str {
+        match self {
+            StarKind::Track => "track",
+            StarKind::Album => "album",
+            StarKind::Artist => "artist",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            StarKind::Track => "tracks",
+            StarKind::Album => "albums",
+            StarKind::Artist => "artists",
+        }
+    }
+}
+
+/// Stars (or, with `on = false`, unstars) items for a user, all or none: an unknown item is
+/// [`LibraryError::NotFound`]. Starring twice keeps the first time.
+pub fn set_stars(
+    lib: &Library,
+    user_id: i64,
+    items: &[(StarKind, i64)],
+    on: bool,
+    now: i64,
+) -> Result<()> {
+    lib.write(|tx| {
+        for &(kind, id) in items {
+            let sql = format!("SELECT 1 FROM {} WHERE id = ?1", kind.table());
+            if tx.query_row(&sql, [id], |_| Ok(())).optional()?.is_none() {
+                return Err(LibraryError::NotFound { kind: kind.name(), id });
+            }
+            if on {
+                tx.execute(
+                    "INSERT OR IGNORE INTO stars (user_id, item_kind, item_id, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![user_id, kind.name(), id, now],
+                )?;
+            } else {
+                tx.execute(
+                    "DELETE FROM stars WHERE user_id = ?1 AND item_kind = ?2 AND item_id = ?3",
+                    params![user_id, kind.name(), id],
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// What a user starred, most recent first: artists, albums, tracks.
+pub fn starred(lib: &Library, user_id: i64) -> Result<(Vec<Artist>, Vec<AlbumEntry>, Vec<Track>)> {
+    let ids = |kind: StarKind| -> Result<Vec<i64>> {
+        lib.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT item_id FROM stars WHERE user_id = ?1 AND item_kind = ?2 \
+                     ORDER BY at DESC, item_id",
+                )?
+                .query_map(params![user_id, kind.name()], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?)
+        })
+    };
+    let artists = artists_by_ids(lib, &ids(StarKind::Artist)?)?;
+    let mut albums = Vec::new();
+    for id in ids(StarKind::Album)? {
+        if let Some(a) = album(lib, id)? {
+            albums.push(a);
+        }
+    }
+    let tracks = lib.tracks_by_ids(&ids(StarKind::Track)?)?;
+    Ok((artists, albums, tracks))
+}
+
 /// Plays recorded for a track.
 pub fn play_count(lib: &Library, track_id: i64) -> Result<u64> {
     lib.read(|conn| {

@@ -590,6 +590,36 @@ fn browsing_search_and_album_lists() {
     assert!(list("type=frequent").is_empty());
     assert!(list("type=recent").is_empty());
     assert!(list("type=starred").is_empty());
+
+    // Stars are per user: album, song and artist; getStarred2 and the starred album list.
+    let second_id = album_id(&f, "Second Wind");
+    let song_id = album_songs(&f, "First Light")[1]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let artist_id = alpha["id"].as_str().expect("id").to_string();
+    ok_call(
+        &f,
+        "star",
+        &format!(
+            "{}&albumId={second_id}&id={song_id}&artistId={artist_id}",
+            alice()
+        ),
+    );
+    assert_eq!(list("type=starred"), ["Second Wind"]);
+    let starred = ok_call(&f, "getStarred2", &alice())["starred2"].clone();
+    assert_eq!(names(&starred["artist"], "name"), ["Alpha Band"]);
+    assert_eq!(names(&starred["album"], "name"), ["Second Wind"]);
+    assert_eq!(names(&starred["song"], "title"), ["Noon Tune"]);
+    let bobs = ok_call(&f, "getStarred2", &format!("{BASE}&u=bob&p=bobpw"))["starred2"].clone();
+    assert!(bobs["album"].as_array().expect("albums").is_empty());
+    ok_call(&f, "unstar", &format!("{}&id={second_id}", alice()));
+    assert!(list("type=starred").is_empty());
+    assert_eq!(
+        error_code(&f, "star", &format!("{}&id=al-987654", alice())),
+        70
+    );
+    assert_eq!(error_code(&f, "star", &alice()), 10);
     assert_eq!(
         error_code(
             &f,

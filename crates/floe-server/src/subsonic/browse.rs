@@ -288,6 +288,51 @@ pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicE
         .child(Element::new("randomSongs").list("song", songs.iter().map(song_element).collect())))
 }
 
+fn star_items(call: &Call) -> Result<Vec<(q::StarKind, i64)>, SubsonicError> {
+    let mut items = Vec::new();
+    for text in call.params.all("id") {
+        items.push(match Id::parse(text) {
+            Some(Id::Track(n)) => (q::StarKind::Track, n),
+            Some(Id::Album(n)) => (q::StarKind::Album, n),
+            Some(Id::Artist(n)) => (q::StarKind::Artist, n),
+            _ => return Err(SubsonicError::NotFound(format!("item {text}"))),
+        });
+    }
+    for text in call.params.all("albumId") {
+        items.push((q::StarKind::Album, ids::album(text)?));
+    }
+    for text in call.params.all("artistId") {
+        items.push((q::StarKind::Artist, ids::artist(text)?));
+    }
+    if items.is_empty() {
+        return Err(SubsonicError::MissingParameter("id"));
+    }
+    Ok(items)
+}
+
+/// `star`: `id` (a song, album or artist id), `albumId`, `artistId`, each repeatable.
+pub fn star(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    q::set_stars(lib, call.user.id, &star_items(call)?, true, call.now)?;
+    Ok(Element::fragment())
+}
+
+/// `unstar`: as [`star`].
+pub fn unstar(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    q::set_stars(lib, call.user.id, &star_items(call)?, false, call.now)?;
+    Ok(Element::fragment())
+}
+
+/// `getStarred2`: the user's starred artists, albums and songs.
+pub fn get_starred2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let (artists, albums, songs) = q::starred(lib, call.user.id)?;
+    Ok(Element::fragment().child(
+        Element::new("starred2")
+            .list("artist", artists.iter().map(artist_element).collect())
+            .list("album", albums.iter().map(album_element).collect())
+            .list("song", songs.iter().map(song_element).collect()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
