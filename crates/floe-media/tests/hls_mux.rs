@@ -865,11 +865,6 @@ fn fmp4_stream(config: &TrackConfig, samples: &[Sample<'_>], per_segment: usize)
 fn fmp4_segments_append_in_chromium_mse() {
     use base64::Engine as _;
     need_ffmpeg();
-    let chromium = "/usr/bin/chromium";
-    assert!(
-        Path::new(chromium).exists(),
-        "Chromium is needed (apt-get install chromium)"
-    );
     let dir = dir("chromium");
 
     let adts = ffmpeg_adts(&dir, 4);
@@ -955,33 +950,15 @@ async function append(name, codec, list) {
   }
   for (const c of ['mp4a.6B', 'mp4a.69', 'mp4a.40.34'])
     out.push(c + ' ' + MediaSource.isTypeSupported('audio/mp4; codecs="' + c + '"'));
-  document.getElementById('out').textContent = out.join('\n');
+  report(out.join('\n'));
 })();
 "#;
     let html = format!(
-        "<html><body><pre id=out>pending</pre><script>const TRACKS = {};{script}</script></body></html>",
+        "<html><body><script>{REPORT}const TRACKS = {};{script}</script></body></html>",
         serde_json::Value::Object(tracks)
     );
-    let page = dir.join("mse.html");
-    std::fs::write(&page, html).expect("page");
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-        ])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom.find("<pre id=\"out\">").expect("result element") + 14;
-    let result = &dom[start..start + dom[start..].find("</pre>").expect("end of result")];
+    std::fs::write(dir.join("mse.html"), html).expect("page");
+    let result = run_page(&dir, "mse.html");
     let lines: Vec<&str> = result.lines().collect();
     assert_eq!(
         lines,
@@ -998,25 +975,53 @@ async function append(name, codec, list) {
     );
 }
 
-/// A static file server on 127.0.0.1 for the browser test: GET of files under `root`, one
-/// request per connection. Runs until the test process ends.
-fn serve_dir(root: PathBuf) -> u16 {
+/// A static file server on 127.0.0.1 for the browser tests: GET of files under `root`, and
+/// `POST /result`, whose body (the page's report) is sent on the returned channel. One request
+/// per connection; runs until the test process ends.
+fn serve_dir(root: PathBuf) -> (u16, std::sync::mpsc::Receiver<String>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
+            let mut data = Vec::new();
+            let mut buf = [0u8; 65_536];
+            let head_end = loop {
+                if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(i + 4);
                 }
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+            let mut words = head.split(' ');
+            let method = words.next().unwrap_or("");
+            let target = words.next().unwrap_or("/");
+            if method == "POST" {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while data.len() < head_end + length {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => data.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let end = data.len().min(head_end + length);
+                let _ = tx.send(String::from_utf8_lossy(&data[head_end..end]).into_owned());
+                let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                continue;
             }
-            let head = String::from_utf8_lossy(&head);
-            let target = head.split(' ').nth(1).unwrap_or("/");
             let path = target
                 .split('?')
                 .next()
@@ -1052,8 +1057,45 @@ fn serve_dir(root: PathBuf) -> u16 {
             let _ = conn.write_all(&response);
         }
     });
-    port
+    (port, rx)
 }
+
+/// Serves `root`, opens `page` in headless Chromium (its own profile under `root`) and returns
+/// what the page POSTs to `/result`. The wait is a guard against a hung browser (3 minutes),
+/// not a timing check; Chromium is killed afterwards.
+fn run_page(root: &Path, page: &str) -> String {
+    let chromium = "/usr/bin/chromium";
+    assert!(
+        Path::new(chromium).exists(),
+        "Chromium is needed (apt-get install chromium)"
+    );
+    let (port, results) = serve_dir(root.to_path_buf());
+    let profile = root.join("chromium-profile");
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://127.0.0.1:{port}/{page}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run chromium");
+    let result = results.recv_timeout(std::time::Duration::from_secs(180));
+    let _ = child.kill();
+    let _ = child.wait();
+    result.expect("the page reported no result within 3 minutes")
+}
+
+/// The script that reports `text` to [`run_page`].
+const REPORT: &str = "function report(text) { fetch('/result', { method: 'POST', body: text }); }";
 
 /// fMP4 segments (each made of `parts_per_segment` parts, the first part of segment `n`
 /// carrying an `emsg` titled "Song n") into `dir`, and a media playlist over them with parts,
@@ -1155,11 +1197,6 @@ fn write_ll_hls(
 #[test]
 fn vendored_hls_js_and_dash_js_read_the_writers_output() {
     need_ffmpeg();
-    let chromium = "/usr/bin/chromium";
-    assert!(
-        Path::new(chromium).exists(),
-        "Chromium is needed (apt-get install chromium)"
-    );
     let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
     let root = dir("players");
     for js in ["hls.min.js", "dash.mediaplayer.min.js"] {
@@ -1335,7 +1372,7 @@ function watch(kind, url, duration) {
     const timer = setInterval(() => {
       const b = audio.buffered;
       if (b.length && b.end(b.length - 1) >= duration - 0.05) finish('end');
-      else if (++ticks > 300) finish('timeout');
+      else if (++ticks > 600) finish('timeout');
     }, 100);
     if (kind === 'hls') {
       const hls = new Hls({ lowLatencyMode: true, enableWorker: false });
@@ -1367,37 +1404,17 @@ function watch(kind, url, duration) {
     const r = await watch(kind, url, duration);
     out.push(name + ' ' + JSON.stringify(r));
   }
-  document.getElementById('out').textContent = out.join('\n');
+  report(out.join('\n'));
 })();
 "#;
     let html = format!(
-        "<html><body><pre id=out>pending</pre><script src=hls.min.js></script>\
+        "<html><body><script src=hls.min.js></script>\
          <script src=dash.mediaplayer.min.js></script>\
-         <script>const SOURCES = {};{script}</script></body></html>",
+         <script>{REPORT}const SOURCES = {};{script}</script></body></html>",
         serde_json::Value::Array(sources)
     );
     std::fs::write(root.join("players.html"), html).expect("page");
-    let port = serve_dir(root.clone());
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required",
-            "--virtual-time-budget=120000",
-            "--dump-dom",
-        ])
-        .arg(format!("http://127.0.0.1:{port}/players.html"))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom.find("<pre id=\"out\">").expect("result element") + 14;
-    let result = &dom[start..start + dom[start..].find("</pre>").expect("end of result")];
-    let result = result.replace("&quot;", "\"");
+    let result = run_page(&root, "players.html");
     println!("{result}");
     let lines: Vec<&str> = result.lines().collect();
     assert_eq!(lines.len(), expected.len(), "players:\n{result}");
