@@ -23,6 +23,8 @@ pub struct SubsonicSection {
     pub max_list_size: u32,
     /// The most entries a playlist may hold.
     pub max_playlist_entries: usize,
+    /// Cover images scaled at once, at most.
+    pub max_concurrent_resizes: usize,
 }
 
 impl Default for SubsonicSection {
@@ -34,6 +36,7 @@ impl Default for SubsonicSection {
             max_cover_size: ss::DEFAULT_MAX_COVER_SIZE,
             max_list_size: ss::DEFAULT_MAX_LIST_SIZE,
             max_playlist_entries: ss::DEFAULT_MAX_PLAYLIST_ENTRIES,
+            max_concurrent_resizes: ss::DEFAULT_MAX_CONCURRENT_RESIZES,
         }
     }
 }
@@ -57,6 +60,9 @@ impl SubsonicSection {
         if self.max_playlist_entries == 0 {
             out.push(("max_playlist_entries", "must be at least 1".into()));
         }
+        if self.max_concurrent_resizes == 0 {
+            out.push(("max_concurrent_resizes", "must be at least 1".into()));
+        }
         out
     }
 
@@ -68,6 +74,7 @@ impl SubsonicSection {
             max_cover_size: self.max_cover_size,
             max_list_size: self.max_list_size,
             max_playlist_entries: self.max_playlist_entries,
+            max_concurrent_resizes: self.max_concurrent_resizes,
         }
     }
 }
@@ -102,6 +109,7 @@ mod tests {
             max_cover_size: 5,
             max_list_size: 0,
             max_playlist_entries: 0,
+            max_concurrent_resizes: 0,
             ..SubsonicSection::default()
         };
         let keys: Vec<&str> = bad.errors().into_iter().map(|(k, _)| k).collect();
@@ -111,7 +119,8 @@ mod tests {
                 "max_form_body",
                 "max_cover_size",
                 "max_list_size",
-                "max_playlist_entries"
+                "max_playlist_entries",
+                "max_concurrent_resizes"
             ]
         );
     }

@@ -7,7 +7,8 @@
 //!
 //! Cover art: the stored image as it is without `size`; with `size`, scaled down (never up)
 //! to fit a `size`×`size` box, aspect kept, as JPEG, decoded under pixel and memory limits on
-//! the blocking pool. Resized images are kept in a [`CoverCache`] bounded in bytes.
+//! the blocking pool, at most `max_concurrent_resizes` at once. Resized images are kept in a
+//! [`CoverCache`] bounded in bytes.
 
 use super::error::SubsonicError;
 use super::ids::{self, Id};
@@ -209,9 +210,19 @@ async fn cover_inner(api: &Arc<Subsonic>, call: Call) -> Result<Response, Subson
     let Some(size) = size else {
         return Ok(image_response(bytes, &mime));
     };
+    let permit = api
+        .resizes
+        .acquire()
+        .await
+        .map_err(|_| SubsonicError::Internal)?;
+    // Another request may have made this size while we waited.
+    if let Some(hit) = api.covers.get(&cache_key, size) {
+        return Ok(image_response(hit, "image/jpeg"));
+    }
     let resized = api
         .blocking(move |_| resize(&bytes, size).map(Bytes::from))
         .await?;
+    drop(permit);
     api.covers.put(&cache_key, size, resized.clone());
     Ok(image_response(resized, "image/jpeg"))
 }

@@ -50,6 +50,8 @@ pub struct SubsonicSettings {
     pub max_list_size: u32,
     /// The most entries a playlist may hold (more: error 0).
     pub max_playlist_entries: usize,
+    /// Cover images decoded and scaled at once, at most (more requests wait their turn).
+    pub max_concurrent_resizes: usize,
 }
 
 /// Default of [`SubsonicSettings::max_form_body`].
@@ -62,6 +64,8 @@ pub const DEFAULT_MAX_COVER_SIZE: u32 = 1024;
 pub const DEFAULT_MAX_LIST_SIZE: u32 = 500;
 /// Default of [`SubsonicSettings::max_playlist_entries`].
 pub const DEFAULT_MAX_PLAYLIST_ENTRIES: usize = 10_000;
+/// Default of [`SubsonicSettings::max_concurrent_resizes`].
+pub const DEFAULT_MAX_CONCURRENT_RESIZES: usize = 2;
 
 impl Default for SubsonicSettings {
     fn default() -> SubsonicSettings {
@@ -71,6 +75,7 @@ impl Default for SubsonicSettings {
             max_cover_size: DEFAULT_MAX_COVER_SIZE,
             max_list_size: DEFAULT_MAX_LIST_SIZE,
             max_playlist_entries: DEFAULT_MAX_PLAYLIST_ENTRIES,
+            max_concurrent_resizes: DEFAULT_MAX_CONCURRENT_RESIZES,
         }
     }
 }
@@ -83,6 +88,8 @@ pub struct Subsonic {
     key: PasswordKey,
     settings: SubsonicSettings,
     covers: media::CoverCache,
+    /// Cover resizes running at once, at most `max_concurrent_resizes` (others wait).
+    resizes: tokio::sync::Semaphore,
     /// user id → (user name, track id, when it was reported).
     now_playing: Mutex<HashMap<i64, (String, i64, i64)>>,
 }
@@ -94,6 +101,7 @@ impl Subsonic {
             library,
             key,
             covers: media::CoverCache::new(settings.cover_cache_bytes),
+            resizes: tokio::sync::Semaphore::new(settings.max_concurrent_resizes.max(1)),
             settings,
             now_playing: Mutex::new(HashMap::new()),
         }
