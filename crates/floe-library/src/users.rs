@@ -280,24 +280,26 @@ pub fn remove_user(conn: &Connection, name: &str) -> Result<(), UserError> {
         .ok_or_else(|| UserError::NotFound(name.to_string()))
 }
 
-/// The user and their password in clear (for checking a token), if the user exists.
+/// The user and their password in clear (for checking a token), if the user exists; the
+/// password is `None` for a user stored without one (who can only use an API key).
 pub fn user_with_password(
     conn: &Connection,
     key: &PasswordKey,
     name: &str,
-) -> Result<Option<(User, String)>, UserError> {
+) -> Result<Option<(User, Option<String>)>, UserError> {
     let row = conn
         .query_row(
             &format!("SELECT {USER_COLUMNS}, password_enc FROM users WHERE name = ?1"),
             [name],
-            |row| Ok((user_from_row(row)?, row.get::<_, Vec<u8>>(5)?)),
+            |row| Ok((user_from_row(row)?, row.get::<_, Option<Vec<u8>>>(5)?)),
         )
         .optional()?;
     match row {
         None => Ok(None),
-        Some((user, sealed)) => {
+        Some((user, None)) => Ok(Some((user, None))),
+        Some((user, Some(sealed))) => {
             let password = key.open(&user.name, &sealed)?;
-            Ok(Some((user, password)))
+            Ok(Some((user, Some(password))))
         }
     }
 }
@@ -345,12 +347,10 @@ pub fn user_by_api_key(conn: &Connection, api_key: &str) -> Result<Option<User>,
 mod tests {
     use super::*;
 
+    /// A database with the catalog's real schema.
     fn db() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password_enc BLOB NOT NULL, api_key_hash TEXT, is_admin INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);",
-        )
-        .unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
         conn
     }
 
@@ -370,7 +370,7 @@ mod tests {
         assert!(!stored.windows(6).any(|w| w == b"sesame"));
         assert_eq!(stored.len(), NONCE_LEN + 6 + 16);
         let (user, pw) = user_with_password(&conn, &key, "alice").unwrap().unwrap();
-        assert_eq!(pw, "sesame");
+        assert_eq!(pw.as_deref(), Some("sesame"));
         assert!(user.is_admin);
         // Alice's ciphertext copied onto Bob's row does not open as Bob's.
         conn.execute(
@@ -422,8 +422,21 @@ mod tests {
         assert_eq!(names, ["amy", "zed"]);
         set_password(&conn, &key, "amy", "new").unwrap();
         assert_eq!(
+            user_with_password(&conn, &key, "amy")
+                .unwrap()
+                .unwrap()
+                .1
+                .as_deref(),
+            Some("new")
+        );
+        conn.execute(
+            "UPDATE users SET password_enc = NULL WHERE name = 'amy'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
             user_with_password(&conn, &key, "amy").unwrap().unwrap().1,
-            "new"
+            None
         );
         remove_user(&conn, "zed").unwrap();
         assert!(matches!(
@@ -474,8 +487,12 @@ mod tests {
         add_user(&conn, &k1, "alice", "pw", false, 0).unwrap();
         let k2 = PasswordKey::load_or_create(&path).unwrap();
         assert_eq!(
-            user_with_password(&conn, &k2, "alice").unwrap().unwrap().1,
-            "pw"
+            user_with_password(&conn, &k2, "alice")
+                .unwrap()
+                .unwrap()
+                .1
+                .as_deref(),
+            Some("pw")
         );
         #[cfg(unix)]
         {

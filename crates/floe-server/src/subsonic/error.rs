@@ -32,6 +32,10 @@ pub enum SubsonicError {
     /// Code 40: no such user, or the wrong password or token.
     #[error("Wrong username or password")]
     WrongCredentials,
+    /// Code 42: the client's mechanism cannot work here (password or token for a user stored
+    /// without a password).
+    #[error("Provided authentication mechanism not supported: {0}")]
+    MechanismNotSupported(&'static str),
     /// Code 43: an API key together with `u`/`p`/`t`/`s`.
     #[error("Multiple conflicting authentication mechanisms provided")]
     ConflictingAuth,
@@ -60,6 +64,7 @@ impl SubsonicError {
             SubsonicError::ClientMustUpgrade => 20,
             SubsonicError::ServerMustUpgrade => 30,
             SubsonicError::WrongCredentials => 40,
+            SubsonicError::MechanismNotSupported(_) => 42,
             SubsonicError::ConflictingAuth => 43,
             SubsonicError::InvalidApiKey => 44,
             SubsonicError::NotAuthorized(_) => 50,
@@ -78,6 +83,7 @@ mod tests {
         assert_eq!(SubsonicError::ClientMustUpgrade.code(), 20);
         assert_eq!(SubsonicError::ServerMustUpgrade.code(), 30);
         assert_eq!(SubsonicError::WrongCredentials.code(), 40);
+        assert_eq!(SubsonicError::MechanismNotSupported("x").code(), 42);
         assert_eq!(SubsonicError::ConflictingAuth.code(), 43);
         assert_eq!(SubsonicError::InvalidApiKey.code(), 44);
         assert_eq!(SubsonicError::NotAuthorized("x").code(), 50);

@@ -389,8 +389,13 @@ async fn authenticate(
                     SubsonicError::WrongCredentials
                 })?;
                 match found {
-                    Some((user, password)) if credentials.matches_password(&password) => Ok(user),
-                    Some(_) => Err(SubsonicError::WrongCredentials),
+                    Some((user, Some(password))) if credentials.matches_password(&password) => {
+                        Ok(user)
+                    }
+                    Some((_, Some(_))) => Err(SubsonicError::WrongCredentials),
+                    Some((_, None)) => Err(SubsonicError::MechanismNotSupported(
+                        "this user has no password; use an API key",
+                    )),
                     None => {
                         // The same work as for a real user before refusing.
                         credentials.matches_password("");
