@@ -374,6 +374,14 @@ fn envelopes_in_xml_json_and_jsonp() {
         .map(|e| e["name"].as_str().expect("name"))
         .collect();
     assert_eq!(names, ["apiKeyAuthentication", "formPost"]);
+    // Answered without credentials (OpenSubsonic), unlike every other method.
+    let open = json_call(&f, "getOpenSubsonicExtensions", "");
+    assert_eq!(open["status"], "ok", "{open}");
+    assert_eq!(
+        open["openSubsonicExtensions"],
+        ext["openSubsonicExtensions"]
+    );
+    assert_eq!(error_code(&f, "getLicense", ""), 10);
     let lic = ok_call(&f, "getLicense", &alice());
     assert_eq!(lic["license"]["valid"], true);
 }

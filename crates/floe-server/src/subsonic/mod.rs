@@ -205,6 +205,10 @@ pub async fn entry(
         Ok(f) => f,
         Err((f, e)) => return answer(Err(e), &f),
     };
+    if method == "getOpenSubsonicExtensions" {
+        // OpenSubsonic: answered without authentication, so clients can probe first.
+        return answer(Ok(extensions()), &format);
+    }
     let call = match authenticate(&api, params, format.clone()).await {
         Ok(call) => call,
         Err(e) => return answer(Err(e), &format),
@@ -242,7 +246,6 @@ fn method_fn(name: &str) -> Option<MethodFn> {
         "getLicense" => {
             |_, _| Ok(Element::fragment().child(Element::new("license").attr("valid", true)))
         }
-        "getOpenSubsonicExtensions" => |_, _| Ok(extensions()),
         "getMusicFolders" => browse::get_music_folders,
         "getIndexes" => browse::get_indexes,
         "getArtists" => browse::get_artists,
