@@ -7,6 +7,7 @@
 //!   window, discontinuities, program date times, titles (pure, time passed in).
 //! - [`playlist`]: LL-HLS, TS and master playlists and the DASH MPD, written from a
 //!   segmenter's state (pure).
+//! - [`vod`]: on-demand HLS for a library file, cut once into CMAF segments (pure).
 //! - [`service`]: one segmenter per offered mount, fed in process by a listener session of the
 //!   mount, and the registry HTTP handlers read ([`HlsService`], [`LiveStream`]).
 
@@ -14,6 +15,7 @@ pub mod access;
 pub mod playlist;
 pub mod segmenter;
 pub mod service;
+pub mod vod;
 
 pub use segmenter::{Availability, SegmenterSettings};
 pub use service::{HlsService, HlsSettings, LiveStream};

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
+/// Library tracks kept cut into segments (most recently used first).
+pub const VOD_CACHE_TRACKS: usize = 8;
 /// Most bytes taken from the mount per poll.
 const READ_BUDGET: usize = 256 * 1024;
 /// Most bytes the framer holds while looking for a boundary.
@@ -41,6 +43,10 @@ pub struct HlsSettings {
     /// An HLS/DASH session (client address and user agent, or a `sid` query parameter) counts
     /// as a listener until this many segment durations pass without a request.
     pub session_timeout_segments: u32,
+    /// Segment duration of on-demand HLS for library tracks, seconds.
+    pub vod_segment_duration: f64,
+    /// Largest library file offered as on-demand HLS, bytes.
+    pub vod_max_file_bytes: u64,
 }
 
 impl Default for HlsSettings {
@@ -50,6 +56,8 @@ impl Default for HlsSettings {
             segmenter: SegmenterSettings::default(),
             poll_interval: Duration::from_millis(20),
             session_timeout_segments: 5,
+            vod_segment_duration: 6.0,
+            vod_max_file_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -141,6 +149,8 @@ pub struct HlsService {
     streams: Mutex<HashMap<String, Arc<LiveStream>>>,
     started_ms: u64,
     next_tag: std::sync::atomic::AtomicU64,
+    /// (track id, file mtime, the cut track), most recently used first.
+    vod: Mutex<VecDeque<(i64, i64, Arc<crate::vod::VodTrack>)>>,
 }
 
 impl HlsService {
@@ -158,6 +168,7 @@ impl HlsService {
             streams: Mutex::new(HashMap::new()),
             started_ms: unix_ms(),
             next_tag: std::sync::atomic::AtomicU64::new(0),
+            vod: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -194,6 +205,32 @@ impl HlsService {
     /// True when the mount at `path` is offered over HLS/DASH.
     pub fn offered(&self, path: &str) -> bool {
         self.settings.enabled && self.engine.mount(path).is_some_and(|m| m.policy.hls)
+    }
+
+    /// The library track `id` (whose file changed at `mtime`) cut into segments, from the
+    /// cache or by `prepare` (called without the cache's lock held).
+    pub fn vod_track<E>(
+        &self,
+        id: i64,
+        mtime: i64,
+        prepare: impl FnOnce() -> Result<crate::vod::VodTrack, E>,
+    ) -> Result<Arc<crate::vod::VodTrack>, E> {
+        {
+            let mut cache = self.vod.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = cache.iter().position(|(t, m, _)| *t == id && *m == mtime) {
+                if let Some(hit) = cache.remove(i) {
+                    let track = hit.2.clone();
+                    cache.push_front(hit);
+                    return Ok(track);
+                }
+            }
+        }
+        let track = Arc::new(prepare()?);
+        let mut cache = self.vod.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(t, _, _)| *t != id);
+        cache.push_front((id, mtime, track.clone()));
+        cache.truncate(VOD_CACHE_TRACKS);
+        Ok(track)
     }
 
     /// The stream of the mount at `path`, once its segmenter has started.

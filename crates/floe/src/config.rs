@@ -61,6 +61,10 @@ pub struct HlsSection {
     /// Segment durations without a request after which an HLS/DASH session stops counting as
     /// a listener.
     pub session_timeout_segments: u32,
+    /// Segment duration of on-demand HLS for library tracks, seconds.
+    pub vod_segment_duration: f64,
+    /// Largest library file offered as on-demand HLS, bytes.
+    pub vod_max_file_bytes: u64,
 }
 
 impl Default for HlsSection {
@@ -75,6 +79,8 @@ impl Default for HlsSection {
             ts: d.segmenter.ts,
             poll_interval_ms: d.poll_interval.as_millis() as u64,
             session_timeout_segments: d.session_timeout_segments,
+            vod_segment_duration: d.vod_segment_duration,
+            vod_max_file_bytes: d.vod_max_file_bytes,
         }
     }
 }
@@ -93,6 +99,8 @@ impl HlsSection {
             },
             poll_interval: std::time::Duration::from_millis(self.poll_interval_ms),
             session_timeout_segments: self.session_timeout_segments,
+            vod_segment_duration: self.vod_segment_duration,
+            vod_max_file_bytes: self.vod_max_file_bytes,
         }
     }
 }
@@ -115,6 +123,8 @@ pub struct PcmSection {
     pub max_sessions: usize,
     /// Seconds a session with no stream connected stays open.
     pub session_idle_seconds: u64,
+    /// Seconds a decoded mount keeps decoding after its last client left.
+    pub linger_seconds: u64,
 }
 
 impl Default for PcmSection {
@@ -128,6 +138,7 @@ impl Default for PcmSection {
             max_decoders: d.max_taps,
             max_sessions: d.max_sessions,
             session_idle_seconds: d.session_idle.as_secs(),
+            linger_seconds: d.linger.as_secs(),
         }
     }
 }
@@ -144,6 +155,7 @@ impl PcmSection {
             max_taps: self.max_decoders,
             max_sessions: self.max_sessions,
             session_idle: Duration::from_secs(self.session_idle_seconds),
+            linger: Duration::from_secs(self.linger_seconds),
         }
     }
 }
@@ -512,6 +524,13 @@ impl Config {
         }
         if h.session_timeout_segments == 0 {
             err("hls", "session_timeout_segments", "must be at least 1".into());
+        }
+        if !(1.0..=60.0).contains(&h.vod_segment_duration) {
+            err(
+                "hls",
+                "vod_segment_duration",
+                "must be between 1 and 60 seconds".into(),
+            );
         }
         if self.server.listen.parse::<SocketAddr>().is_err() {
             err(

@@ -9,7 +9,9 @@
 //! - `/hls{mount}/init{n}.mp4`, `s{msn}.m4s`, `p{msn}.{part}.m4s`, `s{msn}.ts`: media. A request
 //!   for the next part or segment (the preload hint) blocks until it is complete;
 //! - `/hls/stations/{name}.m3u8`: a station's master playlist, one variant per rendition;
-//! - `/api/v1/time`: the server's clock (ISO 8601), the MPD's `UTCTiming` source.
+//! - `/api/v1/time`: the server's clock (ISO 8601), the MPD's `UTCTiming` source;
+//! - `/api/v1/tracks/{id}/hls/index.m3u8`: on-demand HLS of a library track (MP3, ADTS AAC,
+//!   Ogg Opus/FLAC files), `init.mp4` and `s{n}.m4s`.
 //!
 //! Caching: media is `public, max-age=31536000, immutable` with a strong ETag (and answers
 //! `If-None-Match` with 304); playlists and the MPD are `max-age=1` (at most one segment
@@ -28,6 +30,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use floe_hls::playlist::{self, MediaRequest, RenditionReport, Variant};
 use floe_hls::service::unix_ms;
+use floe_hls::vod::{self, VodError, VodTrack};
 use floe_hls::{Availability, LiveStream};
 use floe_proto::query::Query;
 use std::time::Duration;
@@ -58,6 +61,9 @@ pub enum HlsError {
     /// The mount's codec has no form for this request (e.g. TS for Opus).
     #[error("this mount's codec is not offered in this form")]
     Unsupported,
+    /// A library track has no on-demand HLS form, or it failed.
+    #[error(transparent)]
+    Vod(#[from] VodError),
 }
 
 impl IntoResponse for HlsError {
@@ -68,6 +74,12 @@ impl IntoResponse for HlsError {
             }
             HlsError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HlsError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            HlsError::Vod(VodError::Unsupported) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HlsError::Vod(VodError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            HlsError::Vod(VodError::NoSegment(_) | VodError::Empty) => StatusCode::NOT_FOUND,
+            HlsError::Vod(VodError::Unreadable | VodError::Mux(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         (
             status,
@@ -86,6 +98,77 @@ pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/hls/{*rest}", get(serve))
         .route("/api/v1/time", get(time))
+        .route("/api/v1/tracks/{id}/hls/{file}", get(vod))
+}
+
+/// `Cache-Control` of on-demand playlists and segments (the file may be replaced).
+pub const VOD_CACHE: &str = "public, max-age=86400";
+
+/// `GET /api/v1/tracks/{id}/hls/{index.m3u8 | init.mp4 | s{n}.m4s}`: on-demand HLS of a
+/// library track, cut once (no re-encoding) and kept in a small cache.
+async fn vod(
+    State(state): State<AppState>,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let track = match crate::media::tracks::find_track(&state, &id).await {
+        Ok(t) => t,
+        Err(e) => return crate::http::HttpError::Media(e).into_response(),
+    };
+    match vod_respond(&state, &track, &file, &headers).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn vod_respond(
+    state: &AppState,
+    track: &floe_library::Track,
+    file: &str,
+    headers: &HeaderMap,
+) -> Result<Response, HlsError> {
+    let ext = track
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    let format = vod::format_of(ext).ok_or(VodError::Unsupported)?;
+    let settings = state.hls.settings();
+    if track.size > settings.vod_max_file_bytes {
+        return Err(VodError::TooLarge {
+            size: track.size,
+            limit: settings.vod_max_file_bytes,
+        }
+        .into());
+    }
+    let (hls, id, mtime, path) = (state.hls.clone(), track.id, track.mtime, track.path.clone());
+    let segment_duration = settings.vod_segment_duration;
+    let cut = tokio::task::spawn_blocking(move || {
+        hls.vod_track(id, mtime, || {
+            let data = std::fs::read(&path).map_err(|_| VodError::Unreadable)?;
+            VodTrack::prepare(&data, format, segment_duration)
+        })
+    })
+    .await
+    .map_err(|_| VodError::Unreadable)??;
+    let tag = format!("vod-{id}-{mtime}");
+    let mut response = match file {
+        "index.m3u8" => text_response(cut.playlist(), VOD_CACHE, HLS_TYPE),
+        "init.mp4" => media_response(headers, cut.init.clone(), &format!("{tag}-i"), "audio/mp4"),
+        _ => {
+            let n: usize = file
+                .strip_prefix('s')
+                .and_then(|f| f.strip_suffix(".m4s"))
+                .and_then(|n| n.parse().ok())
+                .ok_or(HlsError::NotFound)?;
+            let bytes = Bytes::from(cut.segment(n)?);
+            media_response(headers, bytes, &format!("{tag}-s{n}"), "audio/mp4")
+        }
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(VOD_CACHE));
+    Ok(response)
 }
 
 /// The HLS playlist URL of a mount on this server, if its settings offer it (the server may
