@@ -9,7 +9,8 @@
 //! - [`sessions`]: the session store behind `POST /api/v1/sessions`.
 //!
 //! One [`Tap`] per mount exists while it has consumers: the first [`PcmTaps::consumer`] starts
-//! it, dropping the last [`PcmConsumer`] (and the last session holding it) stops it. The tap
+//! it; `pcm.linger_seconds` after the last [`PcmConsumer`] left (and the last session holding
+//! it closed), it stops. The tap
 //! is an ordinary listener of the mount (user agent `Floe PCM tap`) decoding on a thread of its
 //! own, so the source and other listeners pay nothing for it. Its chunks (one per decoded
 //! block, about 20–100 ms) go into a window of `pcm.window_seconds` shared by all consumers;
@@ -50,6 +51,9 @@ pub struct PcmSettings {
     pub max_sessions: usize,
     /// A session with no stream connected for this long is closed.
     pub session_idle: Duration,
+    /// A tap keeps decoding this long after a consumer leaves, so a client that reconnects
+    /// (an `EventSource` after its `retry`) resumes from the same window.
+    pub linger: Duration,
 }
 
 impl Default for PcmSettings {
@@ -62,6 +66,7 @@ impl Default for PcmSettings {
             max_taps: 16,
             max_sessions: 256,
             session_idle: Duration::from_secs(30),
+            linger: Duration::from_secs(10),
         }
     }
 }
@@ -208,6 +213,24 @@ impl Tap {
     /// The mount this tap decodes.
     pub fn mount(&self) -> &str {
         &self.shared.mount
+    }
+}
+
+impl Drop for PcmConsumer {
+    /// Holds the tap for `pcm.linger` more (inside a runtime), so a reconnecting client finds
+    /// the same window.
+    fn drop(&mut self) {
+        let linger = self.tap.shared.settings.linger;
+        if linger.is_zero() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let tap = self.tap.clone();
+            runtime.spawn(async move {
+                tokio::time::sleep(linger).await;
+                drop(tap);
+            });
+        }
     }
 }
 

@@ -191,11 +191,27 @@ fn sessions_expire_only_when_idle_and_respect_the_limit() {
 
 #[test]
 fn the_tap_stops_when_its_last_holder_goes() {
+    // Outside a runtime (and with no linger) the last holder stops it at once.
     let tap = detached_tap(settings());
     let shared = tap.shared.clone();
     let c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
     drop(tap);
     assert!(!shared.stop.load(Ordering::Acquire));
     drop(c);
+    assert!(shared.stop.load(Ordering::Acquire));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tap_lingers_after_its_last_consumer_so_a_reconnect_resumes() {
+    let tap = detached_tap(PcmSettings {
+        linger: Duration::from_secs(10),
+        ..settings()
+    });
+    let shared = tap.shared.clone();
+    let c = PcmConsumer::new(tap, Start::Burst(Duration::ZERO));
+    drop(c);
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert!(!shared.stop.load(Ordering::Acquire));
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(shared.stop.load(Ordering::Acquire));
 }
