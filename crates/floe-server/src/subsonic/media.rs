@@ -12,6 +12,7 @@
 
 use super::error::SubsonicError;
 use super::ids::{self, Id};
+use super::params::Params;
 use super::{answer, Call, Subsonic};
 use crate::media::transcode::{self, SourceTrack, TranscodeParams};
 use crate::media::{serve_file, FileOptions, MediaError};
@@ -56,27 +57,30 @@ pub async fn stream(
     }
 }
 
-/// The media layer's query for a Subsonic `stream` call, or `None` for the file itself.
-fn transcode_query(call: &Call, suffix: &str, bitrate: Option<u32>) -> Option<String> {
-    let format = call.params.get("format");
-    let max = call
-        .params
-        .get("maxBitRate")
+/// The media layer's query (`format`, `max_bitrate`, `offset`) for a Subsonic `stream` call's
+/// `format`, `maxBitRate` and `timeOffset`, or `None` for the file itself: nothing asked,
+/// `format=raw`, or the file's own format with no lower bit rate and no offset.
+fn transcode_query(params: &Params, suffix: &str, bitrate: Option<u32>) -> Option<String> {
+    let format = params.get("format");
+    let max_text = params.get("maxBitRate");
+    let max = max_text
         .and_then(|m| m.parse::<u32>().ok())
         .filter(|&m| m > 0);
-    let offset = call.params.get("timeOffset").filter(|o| o.trim() != "0");
+    let offset = params.get("timeOffset").filter(|o| o.trim() != "0");
     let own_format = format.is_some_and(|f| f.eq_ignore_ascii_case(suffix));
     let lower_rate = max.is_some_and(|m| bitrate.is_none_or(|b| m < b));
-    if format.is_some_and(|f| f.eq_ignore_ascii_case("raw"))
+    let nothing_asked = format.is_none() && max.is_none() && offset.is_none();
+    if nothing_asked
+        || format.is_some_and(|f| f.eq_ignore_ascii_case("raw"))
         || (own_format && !lower_rate && offset.is_none())
     {
         return None;
     }
     let mut parts = Vec::new();
-    if let Some(f) = format.filter(|_| !own_format || lower_rate || offset.is_some()) {
+    if let Some(f) = format {
         parts.push(format!("format={}", percent_encode(f)));
     }
-    if let Some(m) = call.params.get("maxBitRate") {
+    if let Some(m) = max_text {
         parts.push(format!("max_bitrate={}", percent_encode(m)));
     }
     if let Some(o) = offset {
@@ -122,7 +126,7 @@ async fn stream_inner(
         bitrate_kbps: track.bitrate_kbps,
         suffix: Some(track.suffix.clone()),
     };
-    let wanted = transcode_query(&call, &track.suffix, track.bitrate_kbps)
+    let wanted = transcode_query(&call.params, &track.suffix, track.bitrate_kbps)
         .map(|q| Query::parse(&q))
         .map(|q| TranscodeParams::from_query(&q, state.media.transcodes.settings(), &source))
         .transpose()
@@ -339,4 +343,64 @@ pub fn resize(image: &[u8], size: u32) -> Result<Vec<u8>, SubsonicError> {
         )
         .map_err(|e| SubsonicError::Generic(format!("cover art cannot be encoded: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> Option<String> {
+        transcode_query(&Params::from_query(q), "mp3", Some(128))
+    }
+
+    #[test]
+    fn subsonic_stream_parameters_become_the_media_query() {
+        assert_eq!(query(""), None);
+        assert_eq!(query("format=raw&maxBitRate=64&timeOffset=10"), None);
+        assert_eq!(query("format=mp3"), None);
+        assert_eq!(query("format=MP3&maxBitRate=320"), None);
+        assert_eq!(query("maxBitRate=0"), None);
+        assert_eq!(query("timeOffset=0"), None);
+        assert_eq!(
+            query("format=mp3&maxBitRate=96").as_deref(),
+            Some("format=mp3&max_bitrate=96")
+        );
+        assert_eq!(query("format=opus").as_deref(), Some("format=opus"));
+        assert_eq!(query("maxBitRate=64").as_deref(), Some("max_bitrate=64"));
+        assert_eq!(query("timeOffset=30").as_deref(), Some("offset=30"));
+        assert_eq!(
+            query("format=ogg&maxBitRate=x&timeOffset=1.5").as_deref(),
+            Some("format=ogg&max_bitrate=x&offset=1.5")
+        );
+    }
+
+    #[test]
+    fn cover_cache_evicts_least_recently_used_within_budget() {
+        let cache = CoverCache::new(10);
+        cache.put("a", 1, Bytes::from_static(b"aaaa"));
+        cache.put("b", 1, Bytes::from_static(b"bbbb"));
+        assert!(cache.get("a", 1).is_some());
+        cache.put("c", 1, Bytes::from_static(b"cccc"));
+        assert!(cache.get("b", 1).is_none(), "b was least recently used");
+        assert!(cache.get("a", 1).is_some());
+        assert!(cache.get("c", 1).is_some());
+        assert_eq!(cache.bytes(), 8);
+        cache.put("huge", 1, Bytes::from_static(b"01234567890"));
+        assert!(cache.get("huge", 1).is_none());
+        cache.put("a", 1, Bytes::from_static(b"a"));
+        assert_eq!(cache.bytes(), 5);
+    }
+
+    #[test]
+    fn resize_scales_down_keeping_aspect_and_refuses_garbage() {
+        let mut png = Vec::new();
+        image::RgbImage::from_pixel(200, 100, image::Rgb([200, 10, 10]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let small = image::load_from_memory(&resize(&png, 50).unwrap()).unwrap();
+        assert_eq!((small.width(), small.height()), (50, 25));
+        let same = image::load_from_memory(&resize(&png, 400).unwrap()).unwrap();
+        assert_eq!((same.width(), same.height()), (200, 100));
+        assert_eq!(resize(b"not an image", 50).unwrap_err().code(), 0);
+    }
 }
