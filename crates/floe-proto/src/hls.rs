@@ -189,7 +189,9 @@ pub struct DateRange {
     /// `END-ON-NEXT=YES`: the range ends where the next one of the same `class` starts (a
     /// title lasts until the next title). Needs `class`; written only with one.
     pub end_on_next: bool,
-    /// Client attributes (`X-TITLE="…"`): names without the `X-` prefix, quoted string values.
+    /// Client attributes (`X-TITLE="…"`): names without the `X-` prefix (upper-cased; characters
+    /// other than `A-Z`, `0-9`, `-` dropped; an empty name skips the attribute), quoted string
+    /// values.
     pub attributes: Vec<(String, String)>,
 }
 
@@ -334,11 +336,15 @@ impl MediaPlaylist {
                 out.push_str(",END-ON-NEXT=YES");
             }
             for (name, value) in &dr.attributes {
+                // Attribute names are [A-Z0-9-]: upper-cased, other characters dropped.
                 let name: String = name
                     .chars()
+                    .map(|c| c.to_ascii_uppercase())
                     .filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '-')
                     .collect();
-                let _ = write!(out, ",X-{name}=\"{}\"", quoted(value));
+                if !name.is_empty() {
+                    let _ = write!(out, ",X-{name}=\"{}\"", quoted(value));
+                }
             }
             out.push('\n');
         }
@@ -821,6 +827,29 @@ mod tests {
         assert_eq!(date_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(date_time(1_764_000_000_123), "2025-11-24T16:00:00.123Z");
         assert_eq!(date_time(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn daterange_attribute_names() {
+        let p = MediaPlaylist {
+            target_duration: 2,
+            dateranges: vec![DateRange {
+                id: "t".into(),
+                class: None,
+                start_ms: 0,
+                duration: Some(2.5),
+                end_on_next: true, // ignored without a class
+                attributes: vec![
+                    ("artist name".into(), "A".into()),
+                    ("é".into(), "dropped".into()),
+                ],
+            }],
+            ..MediaPlaylist::default()
+        };
+        assert!(p.render().contains(
+            "#EXT-X-DATERANGE:ID=\"t\",START-DATE=\"1970-01-01T00:00:00.000Z\",DURATION=2.5,\
+             X-ARTISTNAME=\"A\"\n"
+        ));
     }
 
     #[test]

@@ -26,6 +26,10 @@ use super::MuxError;
 /// Most samples one media segment may hold (a 10 s segment of 2.5 ms Opus frames is 4000).
 pub const MAX_SAMPLES_PER_SEGMENT: usize = 65_536;
 
+/// Longest AudioSpecificConfig accepted (real ones are 2 to about 20 bytes; a program config
+/// element for many channels adds a few dozen).
+pub const MAX_AUDIO_SPECIFIC_CONFIG: usize = 1024;
+
 /// The codec of the track and its out-of-band configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudioCodec {
@@ -244,9 +248,9 @@ impl TrackConfig {
                 if audio_specific_config.len() < 2 {
                     return Err(MuxError::Config("AudioSpecificConfig shorter than 2 bytes"));
                 }
-                if audio_specific_config.len() > 127 {
+                if audio_specific_config.len() > MAX_AUDIO_SPECIFIC_CONFIG {
                     return Err(MuxError::Config(
-                        "AudioSpecificConfig longer than 127 bytes",
+                        "AudioSpecificConfig longer than 1024 bytes",
                     ));
                 }
             }
@@ -488,25 +492,41 @@ fn vorbis_mapping(channels: u16) -> (u8, u8, &'static [u8]) {
 }
 
 /// `esds` (ISO 14496-14): ES_Descriptor { DecoderConfigDescriptor { DecoderSpecificInfo },
-/// SLConfigDescriptor }, lengths in the single-byte form (every part here is under 128 bytes).
+/// SLConfigDescriptor }.
 fn esds(b: &mut Vec<u8>, object_type: u8, asc: Option<&[u8]>) {
     write_full_box(b, b"esds", 0, 0, |d| {
-        let dsi_len = asc.map_or(0, |a| 2 + a.len());
-        let dcd_len = 13 + dsi_len;
-        let es_len = 3 + 2 + dcd_len + 3;
-        d.extend_from_slice(&[0x03, es_len as u8]);
-        put_u16(d, 1); // ES_ID
-        d.push(0); // no dependence, URL or OCR stream
-        d.extend_from_slice(&[0x04, dcd_len as u8, object_type, 0x15]); // audio stream
-        d.extend_from_slice(&[0, 0, 0]); // buffer size
-        put_u32(d, 0); // max bitrate
-        put_u32(d, 0); // average bitrate
+        let mut dcd = vec![object_type, 0x15]; // audio stream
+        dcd.extend_from_slice(&[0, 0, 0]); // buffer size
+        put_u32(&mut dcd, 0); // max bitrate
+        put_u32(&mut dcd, 0); // average bitrate
         if let Some(asc) = asc {
-            d.extend_from_slice(&[0x05, asc.len() as u8]);
-            d.extend_from_slice(asc);
+            put_descriptor(&mut dcd, 0x05, asc);
         }
-        d.extend_from_slice(&[0x06, 0x01, 0x02]);
+        let mut es = Vec::with_capacity(dcd.len() + 16);
+        put_u16(&mut es, 1); // ES_ID
+        es.push(0); // no dependence, URL or OCR stream
+        put_descriptor(&mut es, 0x04, &dcd);
+        put_descriptor(&mut es, 0x06, &[0x02]); // SLConfig: predefined MP4
+        put_descriptor(d, 0x03, &es);
     });
+}
+
+/// An MPEG-4 descriptor: tag, the body's length in the expandable form (7 bits per byte, high
+/// bit set on all but the last; one byte below 128), body.
+fn put_descriptor(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    out.push(tag);
+    let len = body.len();
+    let mut shift = 7 * ((usize::BITS - len.leading_zeros()).max(1).div_ceil(7) - 1);
+    loop {
+        let group = ((len >> shift) & 0x7F) as u8;
+        if shift == 0 {
+            out.push(group);
+            break;
+        }
+        out.push(group | 0x80);
+        shift -= 7;
+    }
+    out.extend_from_slice(body);
 }
 
 /// A media segment, or an LL-HLS part (a part is just a smaller one): `styp` (`msdh`,
@@ -819,6 +839,35 @@ mod tests {
                 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x06, 1, 2,
             ]
         );
+    }
+
+    #[test]
+    fn descriptor_lengths() {
+        let mut out = Vec::new();
+        put_descriptor(&mut out, 5, &[]);
+        assert_eq!(out, [5, 0]);
+        out.clear();
+        put_descriptor(&mut out, 5, &[7; 127]);
+        assert_eq!(&out[..2], &[5, 127]);
+        out.clear();
+        put_descriptor(&mut out, 5, &[7; 128]);
+        assert_eq!(&out[..3], &[5, 0x81, 0x00]);
+        assert_eq!(out.len(), 3 + 128);
+        out.clear();
+        put_descriptor(&mut out, 4, &vec![0; 20_000]);
+        assert_eq!(&out[..4], &[4, 0x81, 0x9C, 0x20]); // 20000 = 1·16384 + 28·128 + 32
+                                                       // A long (PCE-carrying) config still makes a well-formed esds.
+        let config = TrackConfig {
+            codec: AudioCodec::Aac {
+                audio_specific_config: vec![0x12; 200],
+            },
+            ..aac_lc()
+        };
+        let init = init_segment(&config).expect("init");
+        let esds = find_box(&init, b"esds");
+        // ES_ID and flags 3, DecoderConfig 1 + 2 + 13 + (DecoderSpecificInfo 1 + 2 + 200), SL 3
+        assert_eq!(&esds[12..15], &[0x03, 0x81, 0x61]); // 225 = 1·128 + 97
+        assert_eq!(&esds[esds.len() - 3..], &[0x06, 1, 2]);
     }
 
     #[test]
