@@ -22,6 +22,15 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password. Without --password-stdin a random one is generated and printed
+    /// once.
+    Password {
+        /// The user's name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List users: name, role, whether an API key is set.
     List,
     /// Remove a user (their playlists go with them).
@@ -65,6 +74,27 @@ fn write<T>(
         .map_err(|e| e.to_string())
 }
 
+fn password_key(database: &Path) -> Result<PasswordKey, String> {
+    PasswordKey::load_or_create(&PasswordKey::path_beside(database)).map_err(|e| e.to_string())
+}
+
+/// The password from standard input's first line, or a generated one; (password, generated).
+fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 20),
+            true,
+        ))
+    }
+}
+
 fn execute(database: &Path, command: UserCommand) -> Result<(), String> {
     let library = Library::open(database).map_err(|e| e.to_string())?;
     match command {
@@ -73,21 +103,8 @@ fn execute(database: &Path, command: UserCommand) -> Result<(), String> {
             admin,
             password_stdin,
         } => {
-            let key = PasswordKey::load_or_create(&PasswordKey::path_beside(database))
-                .map_err(|e| e.to_string())?;
-            let (password, generated) = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-                (line.trim_end_matches(['\r', '\n']).to_string(), false)
-            } else {
-                (
-                    Alphanumeric.sample_string(&mut rand::thread_rng(), 20),
-                    true,
-                )
-            };
+            let key = password_key(database)?;
+            let (password, generated) = new_password(password_stdin)?;
             let user = write(&library, |conn| {
                 users::add_user(conn, &key, &name, &password, admin, unix_now())
             })?;
@@ -96,6 +113,20 @@ fn execute(database: &Path, command: UserCommand) -> Result<(), String> {
                 user.name,
                 if user.is_admin { " (admin)" } else { "" }
             );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserCommand::Password {
+            name,
+            password_stdin,
+        } => {
+            let key = password_key(database)?;
+            let (password, generated) = new_password(password_stdin)?;
+            write(&library, |conn| {
+                users::set_password(conn, &key, &name, &password)
+            })?;
+            println!("password of {name} changed");
             if generated {
                 println!("password (shown once): {password}");
             }

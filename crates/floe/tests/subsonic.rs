@@ -476,6 +476,26 @@ fn browsing_search_and_album_lists() {
     assert_eq!(names(&artists["index"][1]["artist"], "name"), ["The Beta"]);
     let indexes = ok_call(&f, "getIndexes", &alice())["indexes"].clone();
     assert_eq!(names(&indexes["index"], "name"), ["A", "B"]);
+    let modified = indexes["lastModified"].as_i64().expect("lastModified");
+    assert!(modified > 0);
+    let current = ok_call(
+        &f,
+        "getIndexes",
+        &format!("{}&ifModifiedSince={modified}", alice()),
+    );
+    assert!(current["indexes"]["index"]
+        .as_array()
+        .expect("index")
+        .is_empty());
+    let stale = ok_call(
+        &f,
+        "getIndexes",
+        &format!("{}&ifModifiedSince={}", alice(), modified - 1),
+    );
+    assert_eq!(
+        stale["indexes"]["index"].as_array().expect("index").len(),
+        2
+    );
 
     let alpha = &artists["index"][0]["artist"][0];
     assert_eq!(alpha["albumCount"], 1);
@@ -965,11 +985,27 @@ fn users_are_managed_by_the_cli_and_stored_sealed() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // A new password works at once, the old one no longer.
+    let (ok, out, err) = floe_cli(
+        &[
+            "user",
+            "password",
+            "bob",
+            "--password-stdin",
+            "--database",
+            db,
+        ],
+        "newpw\n",
+    );
+    assert!(ok, "{out}{err}");
+    assert_eq!(error_code(&f, "ping", &format!("{BASE}&u=bob&p=bobpw")), 40);
+    ok_call(&f, "ping", &format!("{BASE}&u=bob&p=newpw"));
+    let (ok, _, err) = floe_cli(&["user", "password", "nobody", "--database", db], "");
+    assert!(!ok && err.contains("no user `nobody`"), "{err}");
     // A removed user is refused at once; a new API key replaces the old.
-    ok_call(&f, "ping", &format!("{BASE}&u=bob&p=bobpw"));
     let (ok, _, _) = floe_cli(&["user", "remove", "bob", "--database", db], "");
     assert!(ok);
-    assert_eq!(error_code(&f, "ping", &format!("{BASE}&u=bob&p=bobpw")), 40);
+    assert_eq!(error_code(&f, "ping", &format!("{BASE}&u=bob&p=newpw")), 40);
     let (ok, out, _) = floe_cli(&["user", "apikey", "alice", "--database", db], "");
     assert!(ok);
     let new_key = out

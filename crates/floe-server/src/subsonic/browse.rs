@@ -150,13 +150,19 @@ pub fn get_music_folders(_call: &Call, _lib: &Library) -> Result<Element, Subson
     )))
 }
 
-/// `getIndexes`: artists by index letter (ids are artist ids).
-pub fn get_indexes(_call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
-    let artists = q::album_artists(lib)?;
-    let modified = q::last_modified(lib)?;
+/// `getIndexes`: artists by index letter (ids are artist ids); with `ifModifiedSince` (ms) at
+/// or after the catalog's last change, no index (the client's copy is current).
+pub fn get_indexes(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let modified_ms = q::last_modified(lib)?.saturating_mul(1000);
+    let since: i64 = call.params.number("ifModifiedSince")?.unwrap_or(0);
+    let artists = if since > 0 && since >= modified_ms {
+        Vec::new()
+    } else {
+        q::album_artists(lib)?
+    };
     Ok(Element::fragment().child(
         Element::new("indexes")
-            .attr("lastModified", modified.saturating_mul(1000))
+            .attr("lastModified", modified_ms)
             .attr("ignoredArticles", IGNORED_ARTICLES)
             .list("index", indexed(artists)),
     ))
