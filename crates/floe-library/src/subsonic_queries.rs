@@ -758,3 +758,208 @@ mod tests {
         assert_eq!(fts_query(""), None);
     }
 }
+
+#[cfg(test)]
+mod db_tests {
+    use super::*;
+
+    /// A library with two albums by two artists (years 2001 and 2010, genres Rock and Jazz),
+    /// two tracks each, the search tables filled, and one user.
+    fn library(name: &str) -> (Library, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("floe-subsonic-q-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let lib = Library::open(&dir.join("library.db")).unwrap();
+        lib.write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO artists (id, name, sort_name) VALUES (1, 'Alpha', 'alpha'), (2, 'The Beta', 'beta');
+                 INSERT INTO albums (id, name, artist_id, sort_name) VALUES (1, 'First', 1, 'first'), (2, 'Second', 2, 'second');
+                 INSERT INTO artists_fts (rowid, name) VALUES (1, 'Alpha'), (2, 'The Beta');
+                 INSERT INTO albums_fts (rowid, name, artist) VALUES (1, 'First', 'Alpha'), (2, 'Second', 'The Beta');
+                 INSERT INTO users (id, name, created) VALUES (1, 'u', 0);",
+            )?;
+            for (id, title, artist, album, year, genre, added) in [
+                (1, "Morning", 1, 1, 2001, "Rock", 100),
+                (2, "Noon", 1, 1, 2001, "Rock", 100),
+                (3, "Evening", 2, 2, 2010, "Jazz", 200),
+                (4, "Night", 2, 2, 2010, "Jazz", 200),
+            ] {
+                tx.execute(
+                    "INSERT INTO tracks (id, path, size, mtime, mtime_ns, title, artist, album, album_artist, \
+                     artist_id, album_id, track_no, year, genre, duration_ms, suffix, content_type, added) \
+                     VALUES (?1, ?2, 1000, 0, 0, ?3, '', '', '', ?4, ?5, ?1, ?6, ?7, 3000, 'mp3', 'audio/mpeg', ?8)",
+                    params![id, format!("/m/{id}.mp3"), title, artist, album, year, genre, added],
+                )?;
+                tx.execute(
+                    "INSERT INTO tracks_fts (rowid, title, artist, album) VALUES (?1, ?2, '', '')",
+                    params![id, title],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        (lib, dir)
+    }
+
+    fn names(albums: &[AlbumEntry]) -> Vec<&str> {
+        albums.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    #[test]
+    fn album_lists_by_kind() {
+        let (lib, dir) = library("lists");
+        let list = |kind: AlbumListKind| album_list(&lib, &kind, 1, 10, 0).unwrap();
+        assert_eq!(names(&list(AlbumListKind::ByName)), ["First", "Second"]);
+        assert_eq!(names(&list(AlbumListKind::Newest)), ["Second", "First"]);
+        assert_eq!(
+            names(&list(AlbumListKind::ByYear {
+                from: 2015,
+                to: 2000
+            })),
+            ["Second", "First"]
+        );
+        assert_eq!(
+            names(&list(AlbumListKind::ByYear {
+                from: 2000,
+                to: 2005
+            })),
+            ["First"]
+        );
+        assert_eq!(
+            names(&list(AlbumListKind::ByGenre("rock".into()))),
+            ["First"]
+        );
+        assert!(list(AlbumListKind::Frequent).is_empty());
+        record_play(&lib, 1, 3, 500).unwrap();
+        record_play(&lib, 1, 1, 400).unwrap();
+        record_play(&lib, 1, 2, 300).unwrap();
+        assert_eq!(names(&list(AlbumListKind::Frequent)), ["First", "Second"]);
+        assert_eq!(names(&list(AlbumListKind::Recent)), ["Second", "First"]);
+        assert_eq!(album(&lib, 1).unwrap().unwrap().play_count, 2);
+        assert!(matches!(
+            record_play(&lib, 1, 99, 0),
+            Err(LibraryError::NotFound {
+                kind: "track",
+                id: 99
+            })
+        ));
+        set_stars(
+            &lib,
+            1,
+            &[(StarKind::Album, 2), (StarKind::Track, 1)],
+            true,
+            10,
+        )
+        .unwrap();
+        assert_eq!(names(&list(AlbumListKind::Starred)), ["Second"]);
+        assert!(set_stars(&lib, 1, &[(StarKind::Artist, 9)], true, 11).is_err());
+        let (_, albums, tracks) = starred(&lib, 1).unwrap();
+        assert_eq!((albums.len(), tracks.len()), (1, 1));
+        let album_page = album_list(&lib, &AlbumListKind::ByName, 1, 1, 1).unwrap();
+        assert_eq!(names(&album_page), ["Second"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn playlists_edit_in_order_and_refuse_bad_indexes() {
+        let (lib, dir) = library("playlists");
+        let id = create_playlist(&lib, 1, "Mix", &[1, 2, 3], 5).unwrap();
+        assert!(matches!(
+            create_playlist(&lib, 1, "Bad", &[1, 77], 5),
+            Err(LibraryError::NotFound { id: 77, .. })
+        ));
+        let change = PlaylistChange {
+            remove_indexes: vec![0, 2],
+            add: vec![4, 1],
+            public: Some(true),
+            ..PlaylistChange::default()
+        };
+        update_playlist(&lib, id, &change, 9).unwrap();
+        let (p, tracks) = playlist(&lib, id).unwrap().unwrap();
+        assert_eq!(tracks.iter().map(|t| t.id).collect::<Vec<_>>(), [2, 4, 1]);
+        assert!(p.public);
+        assert_eq!(
+            (p.song_count, p.duration_ms, p.changed, p.owner.as_str()),
+            (3, 9000, 9, "u")
+        );
+        let bad = PlaylistChange {
+            remove_indexes: vec![3],
+            ..PlaylistChange::default()
+        };
+        assert!(matches!(
+            update_playlist(&lib, id, &bad, 10),
+            Err(LibraryError::Invalid { .. })
+        ));
+        assert_eq!(
+            playlist(&lib, id).unwrap().unwrap().1.len(),
+            3,
+            "a refused change changes nothing"
+        );
+        assert_eq!(playlists_visible_to(&lib, 2).unwrap().len(), 1, "public");
+        assert_eq!(playlists_owned_by(&lib, "u").unwrap().len(), 1);
+        delete_playlist(&lib, id).unwrap();
+        assert!(matches!(
+            delete_playlist(&lib, id),
+            Err(LibraryError::NotFound { .. })
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn search_random_and_artists() {
+        let (lib, dir) = library("search");
+        let page = SearchPage {
+            artist_count: 10,
+            album_count: 10,
+            song_count: 10,
+            ..SearchPage::default()
+        };
+        let found = search(&lib, "mor", &page).unwrap();
+        assert_eq!(
+            found
+                .songs
+                .iter()
+                .map(|t| t.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Morning"]
+        );
+        let found = search(&lib, "beta", &page).unwrap();
+        assert_eq!(found.artists.len(), 1);
+        assert_eq!(names(&found.albums), ["Second"]);
+        let all = search(
+            &lib,
+            "",
+            &SearchPage {
+                song_count: 2,
+                song_offset: 1,
+                ..page
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            all.songs
+                .iter()
+                .map(|t| t.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Morning", "Night"]
+        );
+        let filter = RandomFilter {
+            size: 10,
+            genre: Some("JAZZ".into()),
+            ..RandomFilter::default()
+        };
+        assert_eq!(random_songs(&lib, &filter).unwrap().len(), 2);
+        let filter = RandomFilter {
+            size: 10,
+            to_year: Some(2005),
+            ..RandomFilter::default()
+        };
+        assert!(random_songs(&lib, &filter)
+            .unwrap()
+            .iter()
+            .all(|t| t.year == Some(2001)));
+        assert_eq!(album_artists(&lib).unwrap().len(), 2);
+        assert_eq!(last_modified(&lib).unwrap(), 200);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
