@@ -1064,12 +1064,23 @@ fn serve_dir(root: PathBuf) -> (u16, std::sync::mpsc::Receiver<String>) {
 /// what the page POSTs to `/result`. The wait is a guard against a hung browser (3 minutes),
 /// not a timing check; Chromium is killed afterwards.
 fn run_page(root: &Path, page: &str) -> String {
+    let (port, results) = serve_dir(root.to_path_buf());
+    open_page(root, port, &results, page)
+}
+
+/// Opens `page` of the server on `port` (see [`serve_dir`]) in headless Chromium and returns
+/// what it POSTs to `/result` (see [`run_page`]).
+fn open_page(
+    root: &Path,
+    port: u16,
+    results: &std::sync::mpsc::Receiver<String>,
+    page: &str,
+) -> String {
     let chromium = "/usr/bin/chromium";
     assert!(
         Path::new(chromium).exists(),
         "Chromium is needed (apt-get install chromium)"
     );
-    let (port, results) = serve_dir(root.to_path_buf());
     let profile = root.join("chromium-profile");
     let mut child = Command::new(chromium)
         .args([
@@ -1445,4 +1456,117 @@ function watch(kind, url, duration) {
             assert_eq!(json["pdt"], 1_764_000_000_000u64, "{name}:\n{result}");
         }
     }
+}
+
+/// dash.js plays a live (dynamic) MPD from the writer: `availabilityStartTime` 14 s ago, a
+/// `SegmentTimeline` of the ~2 s AAC segments available so far, and `UTCTiming` pointing at the
+/// test's server. It must buffer up to the live edge with no error. (The wall clock is read here,
+/// in the test, to place the stream; nothing is asserted about time.)
+#[test]
+fn dash_js_plays_a_dynamic_mpd() {
+    need_ffmpeg();
+    let root = dir("dash-live");
+    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
+    std::fs::copy(
+        vendor.join("dash.mediaplayer.min.js"),
+        root.join("dash.mediaplayer.min.js"),
+    )
+    .expect("vendored dash.js");
+    let adts = ffmpeg_adts(&root, 20);
+    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
+    let config = TrackConfig {
+        codec: fmp4::AudioCodec::Aac {
+            audio_specific_config: asc,
+        },
+        sample_rate: rate,
+        channels: 2,
+        timescale: rate,
+    };
+    let samples: Vec<Sample<'_>> = adts
+        .iter()
+        .map(|f| Sample {
+            data: &f[7..],
+            duration: 1024,
+        })
+        .collect();
+    write_fmp4(&root, &config, &samples, 86);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let since_start = 14_000i64;
+    // The segments that have ended by now (2 s each: 86 × 1024 samples).
+    let segment_ticks = 86 * 1024u64;
+    let available = (since_start as u64 * u64::from(rate) / 1000 / segment_ticks) as usize;
+    let edge = (available as u64 * segment_ticks) as f64 / f64::from(rate);
+    let (port, results) = serve_dir(root.clone());
+    std::fs::write(root.join("time"), floe_proto::hls::date_time(now_ms)).expect("time");
+    let mpd = Mpd {
+        kind: MpdKind::Dynamic {
+            availability_start_ms: now_ms - since_start,
+            publish_ms: now_ms,
+            minimum_update_period: 2.0,
+            time_shift_buffer_depth: 30.0,
+            suggested_presentation_delay: 6.0,
+        },
+        min_buffer_time: 2.0,
+        lang: Some("und".into()),
+        representations: vec![Representation {
+            id: "aac".into(),
+            codecs: fmp4::codecs_string(&config),
+            bandwidth: 128_000,
+            sample_rate: rate,
+            channels: 2,
+            timescale: rate,
+            initialization: "init.mp4".into(),
+            media: "seg$Number$.m4s".into(),
+            start_number: 0,
+            presentation_time_offset: 0,
+            addressing: SegmentAddressing::Timeline(dash::timeline(
+                0,
+                &vec![segment_ticks; available],
+            )),
+        }],
+        utc_timing_url: Some(format!("http://127.0.0.1:{port}/time")),
+    };
+    std::fs::write(root.join("live.mpd"), mpd.render()).expect("mpd");
+    let script = r#"
+const audio = document.createElement('audio');
+audio.muted = true;
+document.body.appendChild(audio);
+const p = dashjs.MediaPlayer().create();
+const errors = [];
+let done = false;
+const finish = why => {
+  if (done) return;
+  done = true;
+  const b = audio.buffered;
+  report(JSON.stringify({
+    why, errors, dynamic: p.isDynamic(),
+    end: b.length ? b.end(b.length - 1) : 0,
+  }));
+};
+p.on(dashjs.MediaPlayer.events.ERROR, e => { errors.push(JSON.stringify(e.error && e.error.message || e)); finish('fatal'); });
+p.initialize(audio, 'live.mpd', false);
+let ticks = 0;
+setInterval(() => {
+  const b = audio.buffered;
+  if (b.length && b.end(b.length - 1) >= EDGE - 0.1) finish('edge');
+  else if (++ticks > 600) finish('timeout');
+}, 100);
+"#;
+    let html = format!(
+        "<html><body><script src=dash.mediaplayer.min.js></script>\
+         <script>{REPORT}const EDGE = {edge};{script}</script></body></html>"
+    );
+    std::fs::write(root.join("live.html"), html).expect("page");
+    let result = open_page(&root, port, &results, "live.html");
+    println!("{result}");
+    let json: serde_json::Value = serde_json::from_str(&result).expect("result json");
+    assert_eq!(
+        json["why"], "edge",
+        "dash.js did not buffer to {edge} s: {result}"
+    );
+    assert_eq!(json["errors"], serde_json::json!([]), "{result}");
+    assert_eq!(json["dynamic"], true, "{result}");
 }
