@@ -13,7 +13,7 @@
 //!
 //! Pure: bytes in, units out; bad input is skipped and counted, never a panic.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use floe_media::mux::fmp4::{aac_config_from_adts, AudioCodec, TrackConfig};
 use floe_media::mux::ts::TsCodec;
 use floe_proto::frame::{StreamFormat, Unit};
@@ -324,6 +324,114 @@ impl Unpacker {
                 }
             }
             OggCodec::Other => {}
+        }
+    }
+}
+
+/// Splits an already frame-aligned MP3 or ADTS stream (a mount's ring, which the ingest
+/// framer has validated) by the lengths in the frame headers. Unlike the ingest framer, it does
+/// not wait for the next frame's header to confirm a frame: a frame is out as soon as its last
+/// byte is in, which saves one frame duration of latency. Bytes that do not start a valid
+/// header (an intro file's tag) are skipped one at a time and counted.
+#[derive(Debug)]
+pub struct FrameSplitter {
+    adts: bool,
+    buf: BytesMut,
+    /// Bytes skipped while looking for a header.
+    pub skipped: u64,
+}
+
+const MP3_KBPS: [[u16; 14]; 5] = [
+    [
+        32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ],
+    [
+        32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+    ],
+    [
+        32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ],
+    [
+        32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+    ],
+    [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+];
+
+/// The whole length of the MPEG audio frame whose header starts `h`.
+pub fn mp3_frame_len(h: &[u8]) -> Option<usize> {
+    let (rate, _, samples) = mp3_header(h)?;
+    let (version, layer) = ((h[1] >> 3) & 3, (h[1] >> 1) & 3);
+    let index = usize::from(h[2] >> 4);
+    if index == 0 || index == 15 {
+        return None;
+    }
+    let table = match (version == 3, layer) {
+        (true, 3) => 0,
+        (true, 2) => 1,
+        (true, _) => 2,
+        (false, 3) => 3,
+        (false, _) => 4,
+    };
+    let kbps = u32::from(MP3_KBPS[table][index - 1]);
+    let padding = u32::from((h[2] >> 1) & 1);
+    let len = if layer == 3 {
+        (12 * kbps * 1000 / rate + padding) * 4
+    } else {
+        samples / 8 * kbps * 1000 / rate + padding
+    };
+    Some(len as usize)
+}
+
+/// The whole length of the ADTS frame whose header starts `h`.
+pub fn adts_frame_len(h: &[u8]) -> Option<usize> {
+    if h.len() < 7 || h[0] != 0xFF || h[1] & 0xF6 != 0xF0 {
+        return None;
+    }
+    let len = (usize::from(h[3] & 3) << 11) | (usize::from(h[4]) << 3) | (usize::from(h[5]) >> 5);
+    (len > 9).then_some(len)
+}
+
+impl FrameSplitter {
+    /// A splitter for MP3 or ADTS; `None` for other formats (Ogg pages need no splitting).
+    pub fn new(format: StreamFormat) -> Option<FrameSplitter> {
+        let adts = match format {
+            StreamFormat::Aac => true,
+            StreamFormat::Mp3 => false,
+            _ => return None,
+        };
+        Some(FrameSplitter {
+            adts,
+            buf: BytesMut::new(),
+            skipped: 0,
+        })
+    }
+
+    /// Appends stream bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next whole frame, if all of it is in.
+    pub fn next_frame(&mut self) -> Option<Bytes> {
+        loop {
+            if self.buf.len() < 7 {
+                return None;
+            }
+            let len = if self.adts {
+                adts_frame_len(&self.buf)
+            } else {
+                mp3_frame_len(&self.buf)
+            };
+            match len {
+                Some(len) if self.buf.len() >= len => {
+                    return Some(self.buf.split_to(len).freeze());
+                }
+                Some(_) => return None,
+                None => {
+                    self.buf.advance(1);
+                    self.skipped += 1;
+                }
+            }
         }
     }
 }
@@ -644,6 +752,35 @@ mod tests {
         );
         assert_eq!(out.len(), 2);
         assert!(matches!(&out[1], Unpacked::Unit(a) if a.data[..] == [0xF8, 9]));
+    }
+
+    #[test]
+    fn frames_are_split_by_their_header_lengths_without_waiting_for_the_next() {
+        let mut a = FrameSplitter::new(StreamFormat::Aac).expect("adts");
+        let one = adts(&[1; 20]);
+        let two = adts(&[2; 30]);
+        a.push(&[0x00, 0x01]);
+        a.push(&one);
+        a.push(&two[..10]);
+        assert_eq!(a.next_frame().as_deref(), Some(&one[..]));
+        assert_eq!(a.next_frame(), None);
+        a.push(&two[10..]);
+        assert_eq!(a.next_frame().as_deref(), Some(&two[..]));
+        assert_eq!(a.skipped, 2);
+        // MPEG-1 Layer III 128 kbit/s 44.1 kHz: 417 bytes, 418 with padding.
+        assert_eq!(mp3_frame_len(&[0xFF, 0xFB, 0x90, 0x00]), Some(417));
+        assert_eq!(mp3_frame_len(&[0xFF, 0xFB, 0x92, 0x00]), Some(418));
+        // MPEG-2 Layer III 64 kbit/s 24 kHz: 72 * 64000 / 24000 = 192.
+        assert_eq!(mp3_frame_len(&[0xFF, 0xF3, 0x84, 0x00]), Some(192));
+        let mut m = FrameSplitter::new(StreamFormat::Mp3).expect("mp3");
+        let mut frames = vec![0xFF, 0xFB, 0x90, 0x00];
+        frames.resize(417, 7);
+        frames.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x00]);
+        frames.resize(834, 8);
+        m.push(&frames);
+        assert_eq!(m.next_frame().map(|f| f.len()), Some(417));
+        assert_eq!(m.next_frame().map(|f| f[4]), Some(8));
+        assert!(FrameSplitter::new(StreamFormat::Ogg).is_none());
     }
 
     #[test]

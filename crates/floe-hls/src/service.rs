@@ -12,10 +12,10 @@
 //! fallback, the open segment is published and the next run starts after a discontinuity.
 //! Playlists never end (no `EXT-X-ENDLIST`): players wait for the next segment.
 
-use crate::access::{Unpacked, Unpacker};
+use crate::access::{FrameSplitter, Unpacked, Unpacker};
 use crate::segmenter::{Availability, Segmenter, SegmenterSettings};
 use floe_engine::{Engine, Fill, ListenerInfo, Mount};
-use floe_proto::frame::{Framer, StreamFormat};
+use floe_proto::frame::{Framer, StreamFormat, Unit, UnitKind};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -80,6 +80,8 @@ pub struct LiveStream {
     published: watch::Sender<u64>,
     running: AtomicBool,
     sessions: Mutex<HashMap<String, Instant>>,
+    /// When a part was last published.
+    last_published: Mutex<Instant>,
 }
 
 impl LiveStream {
@@ -91,6 +93,7 @@ impl LiveStream {
             published: watch::channel(0).0,
             running: AtomicBool::new(false),
             sessions: Mutex::new(HashMap::new()),
+            last_published: Mutex::new(Instant::now()),
         }
     }
 
@@ -136,7 +139,19 @@ impl LiveStream {
     }
 
     fn publish(&self) {
+        *self
+            .last_published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Instant::now();
         self.published.send_modify(|v| *v += 1);
+    }
+
+    /// Time since a part was last published.
+    fn idle(&self) -> Duration {
+        self.last_published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
     }
 }
 
@@ -303,11 +318,15 @@ impl HlsService {
                 stream.running.store(false, Ordering::Release);
             });
         }
-        // Streams of mounts that no longer exist.
+        // Streams of mounts that no longer exist, once their window has passed: a source that
+        // comes back within it continues the same playlist after a discontinuity.
+        let window = Duration::from_secs_f64(self.settings.segmenter.window);
         self.streams
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|path, s| s.is_running() || self.engine.mount(path).is_some());
+            .retain(|path, s| {
+                s.is_running() || self.engine.mount(path).is_some() || s.idle() < window
+            });
     }
 }
 
@@ -333,8 +352,10 @@ impl Drop for Internal {
     }
 }
 
-/// What the segmenter reads the serving mount as.
+/// What the segmenter reads the serving mount as: MP3 and ADTS split by header lengths (the
+/// ring is frame-aligned already), Ogg pages through the framer (a page is out once complete).
 struct Reader {
+    splitter: Option<FrameSplitter>,
     framer: Framer,
     unpacker: Unpacker,
     content_type: String,
@@ -344,9 +365,37 @@ impl Reader {
     fn new(content_type: String) -> Reader {
         let format = StreamFormat::from_content_type(&content_type);
         Reader {
+            splitter: FrameSplitter::new(format),
             framer: Framer::new(format, FRAMER_BUFFER),
             unpacker: Unpacker::new(format, &content_type),
             content_type,
+        }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        match &mut self.splitter {
+            Some(s) => s.push(data),
+            None => self.framer.push(data),
+        }
+    }
+
+    fn unpack(&mut self, out: &mut Vec<Unpacked>) {
+        match &mut self.splitter {
+            Some(s) => {
+                while let Some(frame) = s.next_frame() {
+                    let unit = Unit {
+                        data: frame,
+                        kind: UnitKind::Sync,
+                        duration_us: 0,
+                    };
+                    self.unpacker.push(&unit, out);
+                }
+            }
+            None => {
+                while let Some(unit) = self.framer.next_unit() {
+                    self.unpacker.push(&unit, out);
+                }
+            }
         }
     }
 }
@@ -399,13 +448,11 @@ async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll:
         let mut bytes = 0;
         for piece in queue.drain(..) {
             bytes += piece.len();
-            reader.framer.push(&piece);
+            reader.push(&piece);
         }
         session.sent(bytes);
         units.clear();
-        while let Some(unit) = reader.framer.next_unit() {
-            reader.unpacker.push(&unit, &mut units);
-        }
+        reader.unpack(&mut units);
         let title = serving.current_meta().filter(|m| m.version != meta_version);
         let published = {
             let mut seg = stream.segmenter();

@@ -283,10 +283,8 @@ async fn respond(state: &AppState, asked: &Asked) -> Result<Response, HlsError> 
             }
         }
     }
-    if !state.hls.offered(mount) {
-        return Err(HlsError::NoStream);
-    }
     let resource = parse_resource(file).ok_or(HlsError::NotFound)?;
+    // Streams exist only for offered mounts, and outlive a source's absence by their window.
     let stream = state.hls.stream(mount).ok_or(HlsError::NoStream)?;
     stream.touch(asked.session.clone());
     let target = {
