@@ -121,13 +121,13 @@ impl Library {
         })
     }
 
-    /// All tracks, by album artist, album, disc, track number and title.
+    /// All tracks, by album artist, album, disc, track number and title (case-folded; an
+    /// index keeps deep pages cheap).
     pub fn tracks(&self, page: PageRequest) -> Result<Page<Track>> {
         self.read(|conn| {
             let total = count(conn, "SELECT COUNT(*) FROM tracks", [])?;
             let sql = format!(
-                "SELECT {TRACK_COLUMNS} FROM tracks t JOIN albums al ON al.id = t.album_id \
-                 ORDER BY al.sort_name, al.id, t.disc_no, t.track_no, t.title, t.id \
+                "SELECT {TRACK_COLUMNS} FROM tracks t ORDER BY t.sort_key, t.id \
                  LIMIT ?1 OFFSET ?2"
             );
             let (limit, offset) = limit_offset(page);

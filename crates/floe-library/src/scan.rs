@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -379,6 +379,34 @@ impl Library {
         summary.failed.sort_by(|a, b| a.path.cmp(&b.path));
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Adds or updates catalog entries for files described by the caller instead of read by
+    /// a scan (benchmarks, tests, imports), in one transaction; returns their ids. A later
+    /// scan of a folder holding these paths treats them like scanned files.
+    pub fn insert_files(&self, files: &[(PathBuf, u64, SystemTime, FileInfo)]) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(files.len());
+        self.write(|tx| {
+            for (path, size, modified, info) in files {
+                let since = modified.duration_since(UNIX_EPOCH).unwrap_or_default();
+                let found = Found {
+                    path: path.clone(),
+                    size: *size,
+                    mtime: since.as_secs() as i64,
+                    mtime_ns: since.as_nanos().min(i64::MAX as u128) as i64,
+                };
+                let previous: Option<i64> = tx
+                    .query_row(
+                        "SELECT id FROM tracks WHERE path = ?1",
+                        [path_str(path)],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                ids.push(write_track(tx, &found, info, previous, None)?);
+            }
+            Ok(())
+        })?;
+        Ok(ids)
     }
 
     fn write_batch(
