@@ -476,6 +476,27 @@ fn browsing_search_and_album_lists() {
     assert_eq!(names(&artists["index"][1]["artist"], "name"), ["The Beta"]);
     let indexes = ok_call(&f, "getIndexes", &alice())["indexes"].clone();
     assert_eq!(names(&indexes["index"], "name"), ["A", "B"]);
+    // The folder view: artist → albums → songs.
+    let beta = indexes["index"][1]["artist"][0]["id"].as_str().expect("id");
+    let dir =
+        ok_call(&f, "getMusicDirectory", &format!("{}&id={beta}", alice()))["directory"].clone();
+    assert_eq!(dir["name"], "The Beta");
+    assert_eq!(names(&dir["child"], "title"), ["Second Wind"]);
+    assert_eq!(dir["child"][0]["isDir"], true);
+    let album_dir = dir["child"][0]["id"].as_str().expect("id");
+    let dir = ok_call(
+        &f,
+        "getMusicDirectory",
+        &format!("{}&id={album_dir}", alice()),
+    )["directory"]
+        .clone();
+    assert_eq!(dir["parent"], beta);
+    assert_eq!(names(&dir["child"], "title"), ["Evening Air", "Night Walk"]);
+    assert_eq!(dir["child"][0]["isDir"], false);
+    assert_eq!(
+        error_code(&f, "getMusicDirectory", &format!("{}&id=tr-1", alice())),
+        70
+    );
     let modified = indexes["lastModified"].as_i64().expect("lastModified");
     assert!(modified > 0);
     let current = ok_call(

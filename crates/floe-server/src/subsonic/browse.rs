@@ -168,6 +168,55 @@ pub fn get_indexes(call: &Call, lib: &Library) -> Result<Element, SubsonicError>
     ))
 }
 
+/// `getMusicDirectory`: the folder view over the same catalog. An artist (`ar-N`, as
+/// `getIndexes` lists them) holds its albums as sub-directories; an album (`al-N`) holds its
+/// songs.
+pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let text = call.params.require("id")?;
+    let directory = match Id::parse(text) {
+        Some(Id::Artist(id)) => {
+            let artist = lib
+                .artist(id)?
+                .ok_or_else(|| SubsonicError::NotFound(format!("artist {text}")))?;
+            let albums = q::artist_albums(lib, id)?;
+            Element::new("directory")
+                .attr("id", text)
+                .attr("name", &artist.name)
+                .list(
+                    "child",
+                    albums
+                        .iter()
+                        .map(|a| {
+                            Element::new("child")
+                                .attr("id", Id::Album(a.id).text())
+                                .attr("parent", text)
+                                .attr("isDir", true)
+                                .attr("title", &a.name)
+                                .attr("album", &a.name)
+                                .attr("artist", &a.artist)
+                                .attr_opt("year", a.year)
+                                .attr_opt("genre", a.genre.as_deref())
+                                .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
+                                .attr("created", iso(a.created))
+                        })
+                        .collect(),
+                )
+        }
+        Some(Id::Album(id)) => {
+            let album = q::album(lib, id)?
+                .ok_or_else(|| SubsonicError::NotFound(format!("album {text}")))?;
+            let songs = lib.album_tracks(id)?;
+            Element::new("directory")
+                .attr("id", text)
+                .attr("parent", Id::Artist(album.artist_id).text())
+                .attr("name", &album.name)
+                .list("child", songs.iter().map(song_element).collect())
+        }
+        _ => return Err(SubsonicError::NotFound(format!("directory {text}"))),
+    };
+    Ok(Element::fragment().child(directory))
+}
+
 /// `getArtists`: artists by index letter.
 pub fn get_artists(_call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let artists = q::album_artists(lib)?;

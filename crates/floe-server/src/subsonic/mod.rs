@@ -248,6 +248,7 @@ fn method_fn(name: &str) -> Option<MethodFn> {
         }
         "getMusicFolders" => browse::get_music_folders,
         "getIndexes" => browse::get_indexes,
+        "getMusicDirectory" => browse::get_music_directory,
         "getArtists" => browse::get_artists,
         "getArtist" => browse::get_artist,
         "getAlbum" => browse::get_album,
