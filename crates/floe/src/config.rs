@@ -125,6 +125,8 @@ pub struct PcmSection {
     pub session_idle_seconds: u64,
     /// Seconds a decoded mount keeps decoding after its last client left.
     pub linger_seconds: u64,
+    /// kbit/s of the Opus packets SSE/WebSocket clients may ask for (6 to 510).
+    pub opus_kbps: u32,
 }
 
 impl Default for PcmSection {
@@ -139,6 +141,7 @@ impl Default for PcmSection {
             max_sessions: d.max_sessions,
             session_idle_seconds: d.session_idle.as_secs(),
             linger_seconds: d.linger.as_secs(),
+            opus_kbps: d.opus_kbps,
         }
     }
 }
@@ -156,6 +159,7 @@ impl PcmSection {
             max_sessions: self.max_sessions,
             session_idle: Duration::from_secs(self.session_idle_seconds),
             linger: Duration::from_secs(self.linger_seconds),
+            opus_kbps: self.opus_kbps,
         }
     }
 }
@@ -493,6 +497,9 @@ impl Config {
         if self.pcm.max_decoders == 0 {
             err("pcm", "max_decoders", "must be at least 1".into());
         }
+        if !(6..=510).contains(&self.pcm.opus_kbps) {
+            err("pcm", "opus_kbps", "must be between 6 and 510".into());
+        }
         let h = &self.hls;
         if !(0.1..=10.0).contains(&h.part_duration) {
             err("hls", "part_duration", "must be between 0.1 and 10 seconds".into());
@@ -801,6 +808,44 @@ mod tests {
                 ("mounts.\"/a\".fallback".to_string(), Some(9)),
             ]
         );
+    }
+
+    #[test]
+    fn library_limits_are_checked_with_key_and_line() {
+        let src = "[library]\nmax_page_size = 10\ndefault_page_size = 20\nmax_body_bytes = 10\nwatch_debounce_ms = 0\n";
+        assert_eq!(
+            keys_and_lines(src),
+            vec![
+                ("library.default_page_size".to_string(), Some(3)),
+                ("library.max_body_bytes".to_string(), Some(4)),
+                ("library.watch_debounce_ms".to_string(), Some(5)),
+            ]
+        );
+        let ok = parse("[library]\npath = \"/music\"\nmax_page_size = 100\n").expect("valid");
+        assert_eq!(ok.library.limits().max_page_size, 100);
+        assert_eq!(ok.library.limits().default_page_size, 50);
+        assert!(ok.library.watch);
+        let unknown = parse("[library]\npage_size = 1\n").expect_err("unknown key");
+        assert_eq!(unknown[0].line, Some(2));
+    }
+
+    #[test]
+    fn hls_limits_are_checked_with_key_and_line() {
+        let src = "[hls]\nsegment_duration = 0.5\npart_duration = 0.4\ndvr_window_minutes = 0\nsession_timeout_segments = 0\n";
+        assert_eq!(
+            keys_and_lines(src),
+            vec![
+                ("hls.segment_duration".to_string(), Some(2)),
+                ("hls.dvr_window_minutes".to_string(), Some(4)),
+                ("hls.session_timeout_segments".to_string(), Some(5)),
+            ]
+        );
+        let ok = parse("[hls]\nsegment_duration = 4.0\npart_duration = 0.5\n\n[mounts.\"/a\"]\nhls = false\n")
+            .expect("valid");
+        let hls = ok.hls.settings();
+        assert_eq!(hls.segmenter.segment_duration, 4.0);
+        assert_eq!(hls.segmenter.window, 300.0);
+        assert_eq!(ok.mounts["/a"].hls, Some(false));
     }
 
     #[test]
