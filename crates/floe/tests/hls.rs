@@ -213,6 +213,24 @@ fn opus_and_mp3_hls_decode_cleanly() {
     }
     // Opus has no TS form.
     assert_eq!(floe.get("/hls/live.opus/ts.m3u8", &[]).status, 404);
+    // Players are given what browsers play: CMAF and DASH for Opus, TS and no DASH for MP3.
+    let mounts = floe.get("/api/v1/mounts", &[]).json();
+    let entry = |path: &str| {
+        mounts
+            .as_array()
+            .and_then(|a| a.iter().find(|m| m["path"] == path))
+            .expect("mount listed")
+            .clone()
+    };
+    assert_eq!(
+        entry("/live.mp3")["hls_url"],
+        serde_json::json!(floe.url("/hls/live.mp3/ts.m3u8"))
+    );
+    assert!(entry("/live.mp3")["dash_url"].is_null());
+    assert_eq!(
+        entry("/live.opus")["dash_url"],
+        serde_json::json!(floe.url("/hls/live.opus/manifest.mpd"))
+    );
 }
 
 /// The `(msn, part)` of the playlist's preload hint.
@@ -342,11 +360,12 @@ fn a_station_master_playlist_lists_its_renditions() {
     let master = floe.get("/hls/stations/demo.m3u8", &[]);
     assert_eq!(master.status, 200, "{}", master.text());
     let text = master.text();
+    // MP3 as MPEG-TS (browsers' MSE has no MP3 in MP4), Opus as CMAF.
     assert!(
-        text.contains("CODECS=\"mp4a.6B\"") && text.contains("CODECS=\"opus\""),
+        text.contains("CODECS=\"mp4a.40.34\"\n/hls/demo.mp3/ts.m3u8\n")
+            && text.contains("CODECS=\"opus\"\n/hls/demo.opus/index.m3u8\n"),
         "{text}"
     );
-    assert!(text.contains("/hls/demo.opus/index.m3u8"), "{text}");
     // Measured: the 128 kbit/s CBR MP3 with its CMAF overhead; Opus is VBR (silence at first).
     let bandwidth: Vec<u64> = text
         .lines()

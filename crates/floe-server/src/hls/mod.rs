@@ -171,21 +171,40 @@ async fn vod_respond(
     Ok(response)
 }
 
-/// The HLS playlist URL of a mount on this server, if its settings offer it (the server may
-/// still have HLS disabled: see [`crate::http::api::MountJson::offered`]).
-pub fn hls_url(base_url: &str, v: &crate::http::view::MountView) -> Option<String> {
-    v.mount
-        .policy
-        .hls
-        .then(|| format!("{base_url}/hls{}/index.m3u8", v.path()))
+/// True for a track browsers cannot play as CMAF (MP3: Chromium's MSE has no MP3 in MP4), so
+/// players are pointed at the MPEG-TS playlist (hls.js transmuxes it) and get no DASH URL.
+fn browsers_need_ts(state: &AppState, mount: &str, content_type: Option<&str>) -> bool {
+    match state.hls.stream(mount).and_then(|s| {
+        s.segmenter()
+            .init()
+            .map(|i| i.track.config.codec == floe_media::mux::fmp4::AudioCodec::Mp3)
+    }) {
+        Some(mp3) => mp3,
+        None => content_type.is_some_and(|ct| {
+            floe_proto::frame::StreamFormat::from_content_type(ct)
+                == floe_proto::frame::StreamFormat::Mp3
+        }),
+    }
 }
 
-/// The DASH MPD URL of a mount on this server, if its settings offer it.
-pub fn dash_url(base_url: &str, v: &crate::http::view::MountView) -> Option<String> {
-    v.mount
-        .policy
-        .hls
-        .then(|| format!("{base_url}/hls{}/manifest.mpd", v.path()))
+/// The `hls_url` and `dash_url` of a mount, if offered: LL-HLS over CMAF and DASH, or for MP3
+/// the MPEG-TS playlist and no DASH (see [`browsers_need_ts`]).
+pub fn urls(
+    state: &AppState,
+    base_url: &str,
+    v: &crate::http::view::MountView,
+) -> (Option<String>, Option<String>) {
+    if !state.hls.settings().enabled || !v.mount.policy.hls {
+        return (None, None);
+    }
+    let path = v.path();
+    if browsers_need_ts(state, path, v.content_type().as_deref()) {
+        return (Some(format!("{base_url}/hls{path}/ts.m3u8")), None);
+    }
+    (
+        Some(format!("{base_url}/hls{path}/index.m3u8")),
+        Some(format!("{base_url}/hls{path}/manifest.mpd")),
+    )
 }
 
 /// `GET /api/v1/time`: the server's time (`urn:mpeg:dash:utc:http-iso:2014`).
@@ -473,7 +492,16 @@ fn station_master(state: &AppState, name: &str) -> Result<Response, HlsError> {
     let variants: Vec<Variant> = mounts
         .iter()
         .filter(|m| state.hls.offered(m))
-        .filter_map(|m| variant_of(&*state.hls.stream(m)?, format!("/hls{m}/index.m3u8")))
+        .filter_map(|m| {
+            let stream = state.hls.stream(m)?;
+            if browsers_need_ts(state, m, None) {
+                // MP3 in MPEG-TS: RFC 6381's `mp4a.40.34`, as hls.js reads it.
+                let mut v = variant_of(&stream, format!("/hls{m}/ts.m3u8"))?;
+                v.codecs = "mp4a.40.34".into();
+                return Some(v);
+            }
+            variant_of(&stream, format!("/hls{m}/index.m3u8"))
+        })
         .collect();
     if variants.is_empty() {
         return Err(HlsError::NoStream);

@@ -92,8 +92,8 @@ impl MountJson {
             pcm_url: super::pcm::url(&ctx.base_url, v.path(), super::pcm::Shape::L16),
             sse_url: super::sessions::sse_url(&ctx.base_url, v.path()),
             ws_url: super::sessions::ws_url(&ctx.base_url, v.path()),
-            hls_url: crate::hls::hls_url(&ctx.base_url, v),
-            dash_url: crate::hls::dash_url(&ctx.base_url, v),
+            hls_url: None,
+            dash_url: None,
             stream_url,
             playlists,
         }
@@ -101,12 +101,9 @@ impl MountJson {
 }
 
 impl MountJson {
-    /// Leaves out the HLS/DASH URLs when the server segments nothing.
-    pub fn offered(mut self, state: &AppState) -> MountJson {
-        if !state.hls.settings().enabled {
-            self.hls_url = None;
-            self.dash_url = None;
-        }
+    /// Adds the HLS/DASH URLs the server offers for the mount.
+    pub fn offered(mut self, state: &AppState, v: &MountView, ctx: &RequestContext) -> MountJson {
+        (self.hls_url, self.dash_url) = crate::hls::urls(state, &ctx.base_url, v);
         self
     }
 }
@@ -144,7 +141,7 @@ pub async fn mounts(
 ) -> Result<Response, HttpError> {
     let list: Vec<MountJson> = MountView::listed(&state.engine, false)
         .iter()
-        .map(|v| MountJson::of(v, &ctx).offered(&state))
+        .map(|v| MountJson::of(v, &ctx).offered(&state, v, &ctx))
         .collect();
     to_json(&list)
 }
@@ -158,7 +155,8 @@ pub async fn mount(
 ) -> Result<Response, HttpError> {
     let rest = uri.path().strip_prefix("/api/v1/mounts").unwrap_or("");
     if let Some(m) = state.engine.mount(rest) {
-        return to_json(&MountJson::of(&MountView::of(m), &ctx).offered(&state));
+        let view = MountView::of(m);
+        return to_json(&MountJson::of(&view, &ctx).offered(&state, &view, &ctx));
     }
     let path = rest
         .strip_suffix("/listeners")
