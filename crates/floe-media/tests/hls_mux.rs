@@ -979,6 +979,19 @@ async function append(name, codec, list) {
 /// `POST /result`, whose body (the page's report) is sent on the returned channel. One request
 /// per connection; runs until the test process ends.
 fn serve_dir(root: PathBuf) -> (u16, std::sync::mpsc::Receiver<String>) {
+    serve(root, Box::new(|_, _| None))
+}
+
+/// A response made by a test's handler: status, content type, body.
+type Dynamic = (u16, &'static str, Vec<u8>);
+
+/// [`serve_dir`] with a handler asked first for every GET (path without the leading `/`, and
+/// the query string); `None` falls back to the files.
+#[allow(clippy::type_complexity)]
+fn serve(
+    root: PathBuf,
+    handler: Box<dyn Fn(&str, &str) -> Option<Dynamic> + Send>,
+) -> (u16, std::sync::mpsc::Receiver<String>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -1022,11 +1035,18 @@ fn serve_dir(root: PathBuf) -> (u16, std::sync::mpsc::Receiver<String>) {
                 let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
                 continue;
             }
-            let path = target
-                .split('?')
-                .next()
-                .unwrap_or("/")
-                .trim_start_matches('/');
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let path = path.trim_start_matches('/');
+            if let Some((status, ctype, body)) = handler(path, query) {
+                let mut r = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                r.extend_from_slice(&body);
+                let _ = conn.write_all(&r);
+                continue;
+            }
             let file = (!path.contains(".."))
                 .then(|| root.join(path))
                 .and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)));
@@ -1569,4 +1589,237 @@ setInterval(() => {
     );
     assert_eq!(json["errors"], serde_json::json!([]), "{result}");
     assert_eq!(json["dynamic"], true, "{result}");
+}
+
+/// hls.js plays a *live* LL-HLS stream whose playlist the writer renders per request: the
+/// test's server lists the segments and parts of 20 s of AAC that have "happened" by the time
+/// of the request (10 s in at the start, then following the wall clock), with a preload hint,
+/// and answers `_HLS_skip=YES` (parsed by `DeliveryDirectives`) with a delta update. hls.js
+/// must play 3 s of it with no error, merge delta updates (`skippedSegments` > 0), and report
+/// the `emsg` titles. (The wall clock only drives the simulated live edge; nothing about time
+/// is asserted.)
+#[test]
+fn hls_js_plays_a_live_ll_hls_playlist_with_delta_updates() {
+    use floe_proto::hls::{DeliveryDirectives, PendingSegment, PreloadHint};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    need_ffmpeg();
+    let root = dir("ll-live");
+    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
+    std::fs::copy(vendor.join("hls.min.js"), root.join("hls.min.js")).expect("vendored hls.js");
+    let adts = ffmpeg_adts(&root, 20);
+    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
+    let config = TrackConfig {
+        codec: fmp4::AudioCodec::Aac {
+            audio_specific_config: asc,
+        },
+        sample_rate: rate,
+        channels: 2,
+        timescale: rate,
+    };
+    let samples: Vec<Sample<'_>> = adts
+        .iter()
+        .map(|f| Sample {
+            data: &f[7..],
+            duration: 1024,
+        })
+        .collect();
+    let (per_part, parts_per_segment) = (22, 2);
+    // The files (s{n}.{p}.m4s parts, s{n}.m4s segments, init.mp4; its VOD playlist is unused).
+    write_ll_hls(&root, &config, &samples, per_part, parts_per_segment);
+    // (segment uri, start, end, [(part uri, duration, end)]) in seconds.
+    type Part = (String, f64, f64);
+    let mut timeline: Vec<(String, f64, f64, Vec<Part>)> = Vec::new();
+    let mut t = 0u64;
+    for (s, seg) in samples.chunks(per_part * parts_per_segment).enumerate() {
+        let start = t as f64 / f64::from(rate);
+        let mut parts = Vec::new();
+        for (p, chunk) in seg.chunks(per_part).enumerate() {
+            let d = 1024 * chunk.len() as u64;
+            t += d;
+            parts.push((
+                format!("s{s}.{p}.m4s"),
+                d as f64 / f64::from(rate),
+                t as f64 / f64::from(rate),
+            ));
+        }
+        timeline.push((
+            format!("s{s}.m4s"),
+            start,
+            t as f64 / f64::from(rate),
+            parts,
+        ));
+    }
+    let part_target = (per_part * 1024) as f64 / f64::from(rate);
+    let can_skip_until = 6.0;
+
+    let delta_updates = Arc::new(AtomicUsize::new(0));
+    let bad_requests = Arc::new(AtomicUsize::new(0));
+    let (deltas, bad) = (delta_updates.clone(), bad_requests.clone());
+    let started = std::time::Instant::now();
+    let handler = move |path: &str, query: &str| -> Option<Dynamic> {
+        if path != "live.m3u8" {
+            return None;
+        }
+        let Ok(directives) = DeliveryDirectives::parse(query) else {
+            bad.fetch_add(1, Ordering::Relaxed);
+            return Some((400, "text/plain", b"bad directive".to_vec()));
+        };
+        let now = 10.0 + started.elapsed().as_secs_f64();
+        let complete: Vec<_> = timeline.iter().filter(|s| s.2 <= now).collect();
+        let open = timeline.get(complete.len());
+        let ready: Vec<PartEntry> = open
+            .map(|s| {
+                s.3.iter()
+                    .filter(|p| p.2 <= now)
+                    .map(|p| PartEntry {
+                        uri: p.0.clone(),
+                        duration: p.1,
+                        independent: true,
+                        byterange: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let hint = open
+            .and_then(|s| s.3.get(ready.len()))
+            .or_else(|| timeline.get(complete.len() + 1).map(|s| &s.3[0]))
+            .map(|p| PreloadHint {
+                map: false,
+                uri: p.0.clone(),
+                byterange_start: None,
+                byterange_length: None,
+            });
+        let end =
+            complete.last().map_or(0.0, |s| s.2) + ready.iter().map(|p| p.duration).sum::<f64>();
+        let skipped = if directives.skip.is_some() {
+            deltas.fetch_add(1, Ordering::Relaxed);
+            complete
+                .iter()
+                .take_while(|s| s.2 <= end - can_skip_until)
+                .count()
+        } else {
+            0
+        };
+        let n = complete.len();
+        let segments = complete
+            .iter()
+            .enumerate()
+            .skip(skipped)
+            .map(|(i, s)| SegmentEntry {
+                uri: s.0.clone(),
+                duration: s.2 - s.1,
+                program_date_time: None,
+                discontinuity: false,
+                // parts only for the last few segments, as live servers list them
+                parts: if i + 3 >= n {
+                    s.3.iter()
+                        .map(|p| PartEntry {
+                            uri: p.0.clone(),
+                            duration: p.1,
+                            independent: true,
+                            byterange: None,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                title: None,
+                byterange: None,
+                map_uri: None,
+            })
+            .collect();
+        let playlist = MediaPlaylist {
+            version: 6,
+            target_duration: 1,
+            media_sequence: 0,
+            independent_segments: true,
+            part_target: Some(part_target),
+            server_control: Some(ServerControl {
+                can_block_reload: false,
+                part_hold_back: Some(3.0 * part_target),
+                hold_back: None,
+                can_skip_until: Some(can_skip_until),
+                can_skip_dateranges: false,
+            }),
+            map_uri: Some("init.mp4".into()),
+            skipped_segments: skipped as u64,
+            segments,
+            pending: Some(PendingSegment {
+                parts: ready,
+                ..PendingSegment::default()
+            }),
+            preload_hint: hint,
+            ..MediaPlaylist::default()
+        };
+        Some((
+            200,
+            "application/vnd.apple.mpegurl",
+            playlist.render().into_bytes(),
+        ))
+    };
+    let (port, results) = serve(root.clone(), Box::new(handler));
+    let script = r#"
+const audio = document.createElement('audio');
+audio.muted = true;
+document.body.appendChild(audio);
+const r = { errors: [], titles: [], skipped: 0, live: false };
+const hls = new Hls({ lowLatencyMode: true, enableWorker: false });
+let done = false, first = null, ticks = 0;
+const finish = why => {
+  if (done) return;
+  done = true;
+  r.why = why;
+  r.played = first === null ? 0 : +(audio.currentTime - first).toFixed(1);
+  hls.destroy();
+  report(JSON.stringify(r));
+};
+const details = (e, d) => {
+  r.live = d.details.live;
+  r.skipped = Math.max(r.skipped, d.details.skippedSegments || 0);
+};
+hls.on(Hls.Events.LEVEL_LOADED, details);
+hls.on(Hls.Events.LEVEL_UPDATED, details);
+hls.on(Hls.Events.FRAG_PARSING_METADATA, (e, d) => d.samples.forEach(s => {
+  const m = new TextDecoder().decode(s.data).match(/Song \d+/);
+  if (m && !r.titles.includes(m[0])) r.titles.push(m[0]);
+}));
+hls.on(Hls.Events.ERROR, (e, d) => { r.errors.push(d.details); if (d.fatal) finish('fatal'); });
+hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch(e => r.errors.push('play: ' + e)));
+hls.loadSource('live.m3u8');
+hls.attachMedia(audio);
+setInterval(() => {
+  if (first === null && audio.currentTime > 0) first = audio.currentTime;
+  if (first !== null && audio.currentTime - first >= 3) finish('played');
+  else if (++ticks > 600) finish('timeout');
+}, 100);
+"#;
+    std::fs::write(
+        root.join("live.html"),
+        format!("<html><body><script src=hls.min.js></script><script>{REPORT}{script}</script></body></html>"),
+    )
+    .expect("page");
+    let result = open_page(&root, port, &results, "live.html");
+    println!("{result}");
+    let json: serde_json::Value = serde_json::from_str(&result).expect("result json");
+    assert_eq!(json["why"], "played", "{result}");
+    assert_eq!(json["errors"], serde_json::json!([]), "{result}");
+    assert_eq!(json["live"], true, "{result}");
+    assert!(
+        json["skipped"].as_u64().unwrap_or(0) > 0,
+        "no delta update merged: {result}"
+    );
+    assert!(
+        delta_updates.load(Ordering::Relaxed) > 0,
+        "no _HLS_skip request"
+    );
+    assert_eq!(
+        bad_requests.load(Ordering::Relaxed),
+        0,
+        "directives hls.js sent were refused"
+    );
+    assert!(
+        json["titles"].as_array().map_or(0, Vec::len) >= 2,
+        "{result}"
+    );
 }
