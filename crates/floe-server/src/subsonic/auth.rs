@@ -194,6 +194,49 @@ mod tests {
         assert!(!c.matches_password("k"));
     }
 
+    /// Hostile input: arbitrary bytes as a query or form body never panic the parameter
+    /// parser, the credential reader, the version check or the format choice, and whatever
+    /// they yield writes as an envelope.
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        const ALPHABET: &[u8] =
+            b"upts=&%+vcfapiKeyenc:0123456789abcdefABCDEF\x00\xff\xc3\xa9 .callbackjsonp";
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 4 == 0 {
+                        (r >> 8) as u8
+                    } else {
+                        ALPHABET[(r >> 8) as usize % ALPHABET.len()]
+                    }
+                })
+                .collect();
+            let mut params = Params::default();
+            params.extend_from_urlencoded(&bytes);
+            let _ = Credentials::from_params(&params).map(|c| c.matches_password("pw"));
+            if let Some(v) = params.get("v") {
+                let _ = check_version(v);
+            }
+            let format = super::super::response::Format::from_params(
+                params.get("f"),
+                params.get("callback"),
+            )
+            .unwrap_or_else(|(f, _)| f);
+            let e = SubsonicError::Generic(params.get("u").unwrap_or_default().to_string());
+            let out = super::super::response::failed(&e, &format);
+            assert!(out.contains("\"failed\"") || out.contains("status=\"failed\""));
+        }
+    }
+
     #[test]
     fn versions() {
         assert_eq!(check_version("1.16.1"), Ok(()));
