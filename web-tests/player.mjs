@@ -16,7 +16,10 @@ import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const FIELDS = { hls: "hls_url", dash: "dash_url", plain: "stream_url", wav: "wav_url", ws: "ws_url", sse: "sse_url" };
+const FIELDS = {
+  hls: "hls_url", dash: "dash_url", plain: "stream_url", wav: "wav_url",
+  ws: "ws_url", sse: "sse_url", "ws-opus": "ws_url", "sse-opus": "sse_url",
+};
 
 function parseArgs(argv) {
   const opts = { seconds: 10, artifacts: "test-artifacts", chromium: "/usr/bin/chromium", tones: {}, mounts: null, mountsFor: {} };

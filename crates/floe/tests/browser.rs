@@ -1,8 +1,9 @@
 //! The web player in a real browser: headless Chromium (Debian's `chromium`, driven by
 //! Playwright from `web-tests/`) plays live mounts over every transport Floe offers, HLS
 //! (hls.js over MSE), DASH (dash.js), the plain stream, endless WAV, WebSocket and Server-Sent
-//! Events, and for each checks that `currentTime` advances every second for 10 s with no error
-//! and that the page's analyser hears the source's tone. Screenshots of the player go to
+//! Events (PCM, and Opus decoded by WebCodecs), and for each checks that `currentTime`
+//! advances every second for 10 s with no error and that the page's analyser hears the
+//! source's tone. Screenshots of the player go to
 //! `target/test-artifacts/player-<transport>.png`.
 //!
 //! Needs ffmpeg, chromium, node and `npm ci` in `web-tests/` (`.ci/run` installs them all).
@@ -16,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every transport of the player, all played at once (one page each) in one browser.
-const TRANSPORTS: &str = "hls,dash,plain,wav,ws,sse";
+const TRANSPORTS: &str = "hls,dash,plain,wav,ws,sse,ws-opus,sse-opus";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The whole browser run ends by this time, whatever happens.
 const RUN_LIMIT: Duration = Duration::from_secs(240);

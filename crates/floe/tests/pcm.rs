@@ -352,7 +352,7 @@ fn sessions_are_created_streamed_and_deleted() {
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json()["error"]["message"],
-        "codec \"flac\" is not offered; use \"pcm\""
+        "codec \"flac\" is not offered; use \"pcm\" or \"opus\""
     );
     assert_eq!(post("{").status, 400);
 }
@@ -438,4 +438,58 @@ fn the_mount_list_names_every_pcm_transport() {
         m["ws_url"],
         format!("ws://{}/api/v1/ws/tone.mp3", floe.addr)
     );
+}
+
+#[test]
+fn opus_sessions_stream_20_ms_opus_packets() {
+    let (floe, _source) = live_tone();
+    let mut s = floe.connect();
+    let body = r#"{"mount": "/tone.mp3", "codec": "opus"}"#;
+    write!(
+        s,
+        "POST /api/v1/sessions HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        floe.addr,
+        body.len()
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let r = Response::parse(&raw);
+    assert_eq!(r.status, 201, "{r:?}");
+    let session = r.json();
+    assert_eq!(session["codec"], "opus");
+    assert_eq!(session["format"]["encoding"], "opus");
+    assert_eq!(session["format"]["rate"], 48_000);
+    let id = session["id"].as_str().expect("id");
+    let (mut s, head) = open(&floe, &format!("/api/v1/sessions/{id}/stream"), &[]);
+    assert_eq!(head.status, 200);
+    let (_, events) = read_events(&mut s, 10);
+    let format: serde_json::Value = serde_json::from_str(&events[0].data).expect("format");
+    assert_eq!(format["codec"], "opus");
+    let packets: Vec<(u64, Vec<u8>)> = events
+        .iter()
+        .filter(|e| e.event.as_deref() == Some("audio"))
+        .map(|e| {
+            let v: serde_json::Value = serde_json::from_str(&e.data).expect("json");
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(v["data"].as_str().expect("data"))
+                .expect("base64");
+            (v["ts"].as_u64().expect("ts"), data)
+        })
+        .collect();
+    assert!(packets.len() >= 10);
+    for pair in packets.windows(2) {
+        assert_eq!(pair[1].0, pair[0].0 + 20, "20 ms packets");
+    }
+    for (_, p) in &packets {
+        // A 20 ms frame of one mode or another: TOC configs 3, 7, 11 (SILK), 13, 15 (hybrid),
+        // 19, 23, 27, 31 (CELT), one frame (code 0).
+        let config = p[0] >> 3;
+        assert!(
+            [3, 7, 11, 13, 15, 19, 23, 27, 31].contains(&config) && p[0] & 3 == 0,
+            "TOC {:#04x}",
+            p[0]
+        );
+        assert!(p.len() > 10 && p.len() < 1500);
+    }
 }

@@ -13,7 +13,7 @@
 
 use super::error::HttpError;
 use super::request::RequestContext;
-use crate::pcm::{frame, PcmChunk, PcmConsumer, Start};
+use crate::pcm::{frame, Codec, PcmChunk, PcmConsumer, Start};
 use crate::{AppState, Shutdown};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -84,7 +84,7 @@ pub async fn stream(
     let mut consumer = state
         .pcm
         .taps
-        .consumer(&state.engine, mount, start)
+        .consumer(&state.engine, mount, start, Codec::Pcm)
         .map_err(HttpError::Pcm)?;
     let format = consumer.ready().await.map_err(HttpError::Pcm)?;
     let (content_type, head) = match shape {

@@ -27,7 +27,7 @@
 use super::error::HttpError;
 use super::pcm::start_from_query;
 use super::request::RequestContext;
-use crate::pcm::{frame, PcmChunk, PcmConsumer, PcmError, PcmFormat, PcmService, Start};
+use crate::pcm::{frame, Codec, PcmChunk, PcmConsumer, PcmError, PcmFormat, PcmService, Start};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -74,9 +74,19 @@ fn ws_base(base_url: &str) -> String {
 pub struct CreateSession {
     /// The mount (`/live.mp3`; the leading slash may be left out).
     pub mount: String,
-    /// `pcm` (the default).
+    /// `pcm` (the default) or `opus`.
     #[serde(default)]
     pub codec: Option<String>,
+}
+
+impl CreateSession {
+    /// The codec asked for.
+    pub fn codec(&self) -> Codec {
+        match self.codec.as_deref() {
+            Some("opus") => Codec::Opus,
+            _ => Codec::Pcm,
+        }
+    }
 }
 
 /// Parses and checks a session request body.
@@ -87,8 +97,8 @@ pub fn parse_create(body: &[u8]) -> Result<CreateSession, PcmError> {
         req.mount.insert(0, '/');
     }
     match req.codec.as_deref() {
-        None | Some("pcm") => Ok(req),
-        Some(other) => Err(PcmError::UnsupportedCodec(other.to_string())),
+        None => Ok(req),
+        Some(name) => Codec::from_name(name).map(|_| req),
     }
 }
 
@@ -104,21 +114,22 @@ pub async fn create(
         .taps
         .tap(&state.engine, &req.mount)
         .map_err(HttpError::Pcm)?;
-    let mut probe = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
+    let codec = req.codec();
+    let mut probe = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO), codec);
     let format = probe.ready().await.map_err(HttpError::Pcm)?;
     let id = format!("{:032x}", rand::random::<u128>());
     let session = state
         .pcm
         .sessions
-        .create(id, tap, Instant::now())
+        .create(id, tap, codec, Instant::now())
         .map_err(HttpError::Pcm)?;
     spawn_sweeper(&state.pcm);
     let base = &ctx.base_url;
     let body = serde_json::json!({
         "id": session.id,
         "mount": session.mount,
-        "codec": "pcm",
-        "format": format_value(format),
+        "codec": codec.name(),
+        "format": format_value(format, codec),
         "stream_url": format!("{base}/api/v1/sessions/{}/stream", session.id),
         "ws_url": format!("{}/api/v1/sessions/{}/ws", ws_base(base), session.id),
     });
@@ -130,12 +141,24 @@ pub async fn create(
         .into_response())
 }
 
-fn format_value(format: PcmFormat) -> serde_json::Value {
+fn format_value(format: PcmFormat, codec: Codec) -> serde_json::Value {
+    let encoding = match codec {
+        Codec::Pcm => "s16le",
+        Codec::Opus => "opus",
+    };
     serde_json::json!({
-        "encoding": "s16le",
+        "encoding": encoding,
         "rate": format.rate,
         "channels": format.channels,
     })
+}
+
+/// The codec a session-less stream asks for with `?codec=` (PCM by default).
+fn codec_from_query(ctx: &RequestContext) -> Result<Codec, HttpError> {
+    match ctx.param("codec") {
+        None => Ok(Codec::Pcm),
+        Some(name) => Codec::from_name(&name).map_err(HttpError::Pcm),
+    }
 }
 
 /// Starts (once per server) the task that closes idle sessions; it ends with the service.
@@ -196,7 +219,7 @@ pub async fn session_stream(
 ) -> Result<Response, HttpError> {
     let start = start_of(&state, &ctx, &headers)?;
     let (session, guard) = state.pcm.attach_stream(&id).map_err(HttpError::Pcm)?;
-    let consumer = PcmConsumer::new(session.tap, start);
+    let consumer = PcmConsumer::new(session.tap, start, session.codec);
     event_stream(&state, consumer, Some(guard)).await
 }
 
@@ -209,10 +232,11 @@ pub async fn mount_stream(
 ) -> Result<Response, HttpError> {
     let mount = mount_of(uri.path(), "/api/v1/sse")?;
     let start = start_of(&state, &ctx, &headers)?;
+    let codec = codec_from_query(&ctx)?;
     let consumer = state
         .pcm
         .taps
-        .consumer(&state.engine, mount, start)
+        .consumer(&state.engine, mount, start, codec)
         .map_err(HttpError::Pcm)?;
     event_stream(&state, consumer, None).await
 }
@@ -288,7 +312,10 @@ impl Feed {
         if !self.started {
             self.started = true;
             out.push_str(&sse::retry(RETRY_MS));
-            out.push_str(&frame::sse_format_event(self.format));
+            out.push_str(&frame::sse_format_event(
+                self.format,
+                self.consumer.codec().name(),
+            ));
         }
         let batch = tokio::select! {
             batch = self.consumer.next() => batch,
@@ -325,7 +352,7 @@ pub async fn session_ws(
 ) -> Result<Response, HttpError> {
     let start = start_from_query(&state, &ctx)?;
     let (session, guard) = state.pcm.attach_stream(&id).map_err(HttpError::Pcm)?;
-    let consumer = PcmConsumer::new(session.tap, start);
+    let consumer = PcmConsumer::new(session.tap, start, session.codec);
     websocket(&state, consumer, Some(guard), upgrade).await
 }
 
@@ -338,10 +365,11 @@ pub async fn mount_ws(
 ) -> Result<Response, HttpError> {
     let mount = mount_of(uri.path(), "/api/v1/ws")?;
     let start = start_from_query(&state, &ctx)?;
+    let codec = codec_from_query(&ctx)?;
     let consumer = state
         .pcm
         .taps
-        .consumer(&state.engine, mount, start)
+        .consumer(&state.engine, mount, start, codec)
         .map_err(HttpError::Pcm)?;
     websocket(&state, consumer, None, upgrade).await
 }
@@ -377,8 +405,9 @@ async fn pump_ws(
     format: PcmFormat,
     shutdown: crate::Shutdown,
 ) -> Result<(), WsEnd> {
+    let codec = consumer.codec().name();
     socket
-        .send(Message::Text(frame::format_json(format).into()))
+        .send(Message::Text(frame::format_json(format, codec).into()))
         .await?;
     let mut titles = Titles::default();
     loop {
@@ -418,6 +447,12 @@ mod tests {
         let req = parse_create(br#"{"mount":"live.mp3"}"#).unwrap();
         assert_eq!(req.mount, "/live.mp3");
         assert!(parse_create(br#"{"mount":"/a","codec":"pcm"}"#).is_ok());
+        assert_eq!(
+            parse_create(br#"{"mount":"/a","codec":"opus"}"#)
+                .unwrap()
+                .codec(),
+            Codec::Opus
+        );
         assert_eq!(
             parse_create(br#"{"mount":"/a","codec":"mp3"}"#).unwrap_err(),
             PcmError::UnsupportedCodec("mp3".into())

@@ -91,12 +91,14 @@ pub fn ws_audio_frame(stamp: ChunkStamp, samples: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// The JSON of the format announcement (a WebSocket text frame and the SSE `format` event).
-pub fn format_json(format: PcmFormat) -> String {
+/// The JSON of the format announcement (a WebSocket text frame and the SSE `format` event):
+/// `codec` `pcm` (encoding `s16le`) or `opus` (one packet per chunk).
+pub fn format_json(format: PcmFormat, codec: &str) -> String {
+    let encoding = if codec == "pcm" { "s16le" } else { codec };
     serde_json::json!({
         "type": "format",
-        "codec": "pcm",
-        "encoding": "s16le",
+        "codec": codec,
+        "encoding": encoding,
         "rate": format.rate,
         "channels": format.channels,
     })
@@ -122,8 +124,8 @@ pub fn sse_audio_event(stamp: ChunkStamp, samples: &[u8]) -> String {
 }
 
 /// An SSE `format` event (no `id:`, so it does not move the client's last event id).
-pub fn sse_format_event(format: PcmFormat) -> String {
-    sse::event(None, Some("format"), &format_json(format))
+pub fn sse_format_event(format: PcmFormat, codec: &str) -> String {
+    sse::event(None, Some("format"), &format_json(format, codec))
 }
 
 /// An SSE `metadata` event (no `id:`).
@@ -216,8 +218,12 @@ mod tests {
             "event: metadata\ndata: {\"title\":\"A - \\\"B\\\"\\nC\",\"ts\":5,\"type\":\"metadata\"}\n\n"
         );
         assert_eq!(
-            sse_format_event(STEREO_44K),
+            sse_format_event(STEREO_44K, "pcm"),
             "event: format\ndata: {\"channels\":2,\"codec\":\"pcm\",\"encoding\":\"s16le\",\"rate\":44100,\"type\":\"format\"}\n\n"
+        );
+        assert_eq!(
+            format_json(PcmFormat { rate: 48_000, channels: 1 }, "opus"),
+            "{\"channels\":1,\"codec\":\"opus\",\"encoding\":\"opus\",\"rate\":48000,\"type\":\"format\"}"
         );
     }
 

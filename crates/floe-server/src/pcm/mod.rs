@@ -54,6 +54,8 @@ pub struct PcmSettings {
     /// A tap keeps decoding this long after a consumer leaves, so a client that reconnects
     /// (an `EventSource` after its `retry`) resumes from the same window.
     pub linger: Duration,
+    /// Bitrate of the Opus packets SSE/WebSocket clients may ask for instead of PCM.
+    pub opus_kbps: u32,
 }
 
 impl Default for PcmSettings {
@@ -67,6 +69,7 @@ impl Default for PcmSettings {
             max_sessions: 256,
             session_idle: Duration::from_secs(30),
             linger: Duration::from_secs(10),
+            opus_kbps: 96,
         }
     }
 }
@@ -101,30 +104,58 @@ pub enum PcmError {
     #[error("no session {0}")]
     NoSession(String),
     /// A codec the session API does not offer.
-    #[error("codec {0:?} is not offered; use \"pcm\"")]
+    #[error("codec {0:?} is not offered; use \"pcm\" or \"opus\"")]
     UnsupportedCodec(String),
     /// The request body is not what the endpoint takes.
     #[error("bad request body: {0}")]
     BadBody(String),
 }
 
-/// One decoded block, shared by every consumer of the tap.
+/// What a consumer receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// Interleaved little-endian 16-bit samples at the mount's rate.
+    Pcm,
+    /// Opus packets (20 ms, 48 kHz), encoded once per tap while anyone asked for them.
+    Opus,
+}
+
+impl Codec {
+    /// `pcm` or `opus`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Pcm => "pcm",
+            Codec::Opus => "opus",
+        }
+    }
+
+    /// The codec named `name`.
+    pub fn from_name(name: &str) -> Result<Codec, PcmError> {
+        match name {
+            "pcm" => Ok(Codec::Pcm),
+            "opus" => Ok(Codec::Opus),
+            other => Err(PcmError::UnsupportedCodec(other.to_string())),
+        }
+    }
+}
+
+/// One decoded block (or one Opus packet), shared by every consumer of the tap.
 #[derive(Debug)]
 pub struct PcmChunk {
     /// Sequence number, media time and server time.
     pub stamp: ChunkStamp,
-    /// Frames in `samples`.
+    /// Frames in `samples` (at 48 kHz for Opus).
     pub frames: u64,
-    /// Interleaved little-endian 16-bit samples in the tap's format.
+    /// Interleaved little-endian 16-bit samples in the tap's format, or one Opus packet.
     pub samples: Bytes,
     /// The mount's title while this chunk plays.
     pub title: Option<Arc<str>>,
 }
 
 impl PcmChunk {
-    /// Media time just after the chunk, in milliseconds.
-    fn end_ms(&self, format: PcmFormat) -> u64 {
-        self.stamp.ts_ms + format.frames_to_ms(self.frames)
+    /// Media time just after the chunk, in milliseconds, its frames counting at `rate`.
+    fn end_ms(&self, rate: u32) -> u64 {
+        self.stamp.ts_ms + self.frames * 1000 / u64::from(rate.max(1))
     }
 }
 
@@ -139,6 +170,8 @@ struct TapShared {
     mount: String,
     settings: PcmSettings,
     stop: AtomicBool,
+    /// Set by the first Opus consumer: from then on the tap also encodes Opus.
+    opus_wanted: AtomicBool,
     state: Mutex<TapState>,
     /// Bumped after every change of `state`.
     changed: watch::Sender<u64>,
@@ -147,14 +180,61 @@ struct TapShared {
 #[derive(Debug, Default)]
 struct TapState {
     format: Option<PcmFormat>,
+    pcm: Window,
+    opus: Window,
+    /// Why the last attempt to decode failed, while no audio has come since.
+    failure: Option<String>,
+}
+
+/// The chunks of one codec.
+#[derive(Debug, Default)]
+struct Window {
     chunks: VecDeque<Arc<PcmChunk>>,
     /// Media time of the first chunk of the newest publication: a consumer's lag is counted up
     /// to there, so a batch published at once (a burst after a source returns) makes no
     /// consumer late.
     last_batch_ms: u64,
-    /// Why the last attempt to decode failed, while no audio has come since.
-    failure: Option<String>,
 }
+
+impl Window {
+    /// Appends `new` and drops what is older than `window_ms` before the newest chunk's end.
+    fn push(&mut self, rate: u32, new: Vec<PcmChunk>, window_ms: u64) {
+        let Some(first) = new.first() else {
+            return;
+        };
+        self.last_batch_ms = first.stamp.ts_ms;
+        self.chunks.extend(new.into_iter().map(Arc::new));
+        let end = self.chunks.back().map_or(0, |c| c.end_ms(rate));
+        while self.chunks.len() > 1
+            && self
+                .chunks
+                .front()
+                .is_some_and(|c| end.saturating_sub(c.stamp.ts_ms) > window_ms)
+        {
+            self.chunks.pop_front();
+        }
+    }
+}
+
+impl TapState {
+    fn window(&self, codec: Codec) -> &Window {
+        match codec {
+            Codec::Pcm => &self.pcm,
+            Codec::Opus => &self.opus,
+        }
+    }
+
+    /// The rate a codec's frames count at.
+    fn rate(&self, codec: Codec) -> Option<u32> {
+        match codec {
+            Codec::Pcm => self.format.map(|f| f.rate),
+            Codec::Opus => self.format.map(|_| OPUS_RATE),
+        }
+    }
+}
+
+/// Opus always runs at 48 kHz.
+pub const OPUS_RATE: u32 = 48_000;
 
 impl TapShared {
     fn lock(&self) -> MutexGuard<'_, TapState> {
@@ -165,27 +245,18 @@ impl TapShared {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Appends decoded chunks and trims the window to `settings.window`.
-    fn publish(&self, format: PcmFormat, new: Vec<PcmChunk>) {
-        if new.is_empty() {
+    /// Appends decoded chunks (and Opus packets) and trims the windows to `settings.window`.
+    fn publish(&self, format: PcmFormat, pcm: Vec<PcmChunk>, opus: Vec<PcmChunk>) {
+        if pcm.is_empty() && opus.is_empty() {
             return;
         }
         {
             let mut state = self.lock();
             state.format.get_or_insert(format);
             state.failure = None;
-            state.last_batch_ms = new.first().map_or(0, |c| c.stamp.ts_ms);
-            state.chunks.extend(new.into_iter().map(Arc::new));
             let window_ms = self.settings.window.as_millis() as u64;
-            let end = state.chunks.back().map_or(0, |c| c.end_ms(format));
-            while state
-                .chunks
-                .front()
-                .is_some_and(|c| end.saturating_sub(c.stamp.ts_ms) > window_ms)
-                && state.chunks.len() > 1
-            {
-                state.chunks.pop_front();
-            }
+            state.pcm.push(format.rate, pcm, window_ms);
+            state.opus.push(OPUS_RATE, opus, window_ms);
         }
         self.bump();
     }
@@ -289,6 +360,7 @@ impl PcmTaps {
             mount: mount.to_string(),
             settings: self.settings.clone(),
             stop: AtomicBool::new(false),
+            opus_wanted: AtomicBool::new(false),
             state: Mutex::new(TapState::default()),
             changed,
         });
@@ -304,15 +376,16 @@ impl PcmTaps {
         Ok(tap)
     }
 
-    /// A consumer of `mount`'s PCM starting at `start`.
+    /// A consumer of `mount`'s audio in `codec`, starting at `start`.
     pub fn consumer(
         &self,
         engine: &Arc<Engine>,
         mount: &str,
         start: Start,
+        codec: Codec,
     ) -> Result<PcmConsumer, PcmError> {
         let tap = self.tap(engine, mount)?;
-        Ok(PcmConsumer::new(tap, start))
+        Ok(PcmConsumer::new(tap, start, codec))
     }
 }
 
@@ -321,6 +394,7 @@ impl PcmTaps {
 pub struct PcmConsumer {
     tap: Arc<Tap>,
     rx: watch::Receiver<u64>,
+    codec: Codec,
     start: Start,
     /// The sequence number of the next chunk to hand out, once the start is resolved.
     next: Option<u64>,
@@ -329,12 +403,17 @@ pub struct PcmConsumer {
 }
 
 impl PcmConsumer {
-    /// A consumer of `tap` starting at `start`.
-    pub fn new(tap: Arc<Tap>, start: Start) -> PcmConsumer {
+    /// A consumer of `tap` in `codec` starting at `start`. The first Opus consumer makes the
+    /// tap encode Opus from then on.
+    pub fn new(tap: Arc<Tap>, start: Start, codec: Codec) -> PcmConsumer {
+        if codec == Codec::Opus {
+            tap.shared.opus_wanted.store(true, Ordering::Release);
+        }
         let rx = tap.shared.changed.subscribe();
         PcmConsumer {
             tap,
             rx,
+            codec,
             start,
             next: None,
             delivered: false,
@@ -346,8 +425,13 @@ impl PcmConsumer {
         &self.tap
     }
 
+    /// What this consumer receives.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
     /// Waits until the tap has decoded audio (at most `pcm.start_timeout`) and returns its
-    /// format. Cancel safe.
+    /// format (for Opus: 48 kHz and the tap's channels). Cancel safe.
     pub async fn ready(&mut self) -> Result<PcmFormat, PcmError> {
         let shared = self.tap.shared.clone();
         let timeout = shared.settings.start_timeout;
@@ -356,8 +440,16 @@ impl PcmConsumer {
                 self.rx.borrow_and_update();
                 {
                     let state = shared.lock();
-                    if let (Some(format), false) = (state.format, state.chunks.is_empty()) {
-                        return format;
+                    if let (Some(format), false) =
+                        (state.format, state.window(self.codec).chunks.is_empty())
+                    {
+                        return match self.codec {
+                            Codec::Pcm => format,
+                            Codec::Opus => PcmFormat {
+                                rate: OPUS_RATE,
+                                ..format
+                            },
+                        };
                     }
                 }
                 if self.rx.changed().await.is_err() {
@@ -396,16 +488,19 @@ impl PcmConsumer {
     pub fn take(&mut self) -> Result<Vec<Arc<PcmChunk>>, PcmError> {
         let shared = self.tap.shared.clone();
         let state = shared.lock();
-        let (Some(format), Some(front), Some(back)) =
-            (state.format, state.chunks.front(), state.chunks.back())
-        else {
+        let window = state.window(self.codec);
+        let (Some(rate), Some(front), Some(back)) = (
+            state.rate(self.codec),
+            window.chunks.front(),
+            window.chunks.back(),
+        ) else {
             return Ok(Vec::new());
         };
         let front_seq = front.stamp.seq;
         let next = match self.next {
             Some(n) => n,
             None => {
-                let n = start_seq(&state.chunks, format, self.start, &shared.settings);
+                let n = start_seq(&window.chunks, rate, self.start, &shared.settings);
                 self.next = Some(n);
                 n
             }
@@ -414,19 +509,19 @@ impl PcmConsumer {
             return Err(PcmError::TooSlow(shared.settings.max_lag.as_millis() as u64));
         }
         let index = (next - front_seq) as usize;
-        if index >= state.chunks.len() {
+        if index >= window.chunks.len() {
             return Ok(Vec::new());
         }
         // The first batch spans the burst (or the resumed part of the window) by design;
         // after it, a consumer is behind only by what it did not take in time.
         let max_lag = shared.settings.max_lag.as_millis() as u64;
-        let behind = state
+        let behind = window
             .last_batch_ms
-            .saturating_sub(state.chunks[index].stamp.ts_ms);
+            .saturating_sub(window.chunks[index].stamp.ts_ms);
         if self.delivered && behind > max_lag {
             return Err(PcmError::TooSlow(max_lag));
         }
-        let batch: Vec<Arc<PcmChunk>> = state.chunks.range(index..).cloned().collect();
+        let batch: Vec<Arc<PcmChunk>> = window.chunks.range(index..).cloned().collect();
         self.next = Some(back.stamp.seq + 1);
         self.delivered = true;
         Ok(batch)
@@ -436,7 +531,7 @@ impl PcmConsumer {
 /// The sequence number a consumer starting at `start` reads first.
 fn start_seq(
     chunks: &VecDeque<Arc<PcmChunk>>,
-    format: PcmFormat,
+    rate: u32,
     start: Start,
     settings: &PcmSettings,
 ) -> u64 {
@@ -452,7 +547,7 @@ fn start_seq(
     if burst_ms == 0 {
         return back.stamp.seq;
     }
-    let head_end = back.end_ms(format);
+    let head_end = back.end_ms(rate);
     chunks
         .iter()
         .find(|c| head_end.saturating_sub(c.stamp.ts_ms) <= burst_ms)

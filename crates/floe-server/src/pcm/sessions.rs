@@ -5,7 +5,7 @@
 //!
 //! Time is passed in (`now`), so expiry is tested without a clock.
 
-use super::{PcmError, Tap};
+use super::{Codec, PcmError, Tap};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ pub struct Session {
     pub mount: String,
     /// The tap it keeps running.
     pub tap: Arc<Tap>,
+    /// What it streams.
+    pub codec: Codec,
 }
 
 #[derive(Debug)]
@@ -78,7 +80,13 @@ impl Sessions {
     }
 
     /// Opens a session on `tap` with the given id, after closing expired ones.
-    pub fn create(&self, id: String, tap: Arc<Tap>, now: Instant) -> Result<Session, PcmError> {
+    pub fn create(
+        &self,
+        id: String,
+        tap: Arc<Tap>,
+        codec: Codec,
+        now: Instant,
+    ) -> Result<Session, PcmError> {
         let mut map = self.lock();
         Self::sweep_locked(&mut map, self.idle, now);
         if map.len() >= self.max {
@@ -88,6 +96,7 @@ impl Sessions {
             mount: tap.mount().to_string(),
             id: id.clone(),
             tap,
+            codec,
         };
         map.insert(
             id,

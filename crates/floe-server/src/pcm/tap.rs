@@ -8,10 +8,11 @@
 //! distance from the live edge, so `server_time` always says when the audio reached Floe.
 
 use super::frame::{f32_to_s16le, ChunkStamp, PcmFormat};
-use super::{unix_ms, PcmChunk, TapShared};
+use super::{unix_ms, PcmChunk, TapShared, OPUS_RATE};
 use bytes::Bytes;
 use floe_engine::{Engine, Fill, ListenerInfo, ListenerSession};
-use floe_media::{AudioBlock, Decoder, Resampler};
+use floe_media::encode::OpusEncoder;
+use floe_media::{AudioBlock, Decoder, Encoder, Resampler};
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,6 +116,86 @@ struct Decoding {
     resampler: Option<Resampler>,
     title: Option<Arc<str>>,
     title_version: Option<u64>,
+    /// The Opus encoder, once a consumer asked for Opus.
+    opus: Option<OpusStage>,
+    next_opus_seq: u64,
+}
+
+/// PCM to Opus: to at most two channels, to 48 kHz, then libopus.
+struct OpusStage {
+    channels: u16,
+    resampler: Option<Resampler>,
+    encoder: OpusEncoder,
+    /// 48 kHz frames encoded so far (the Opus media clock).
+    frames: u64,
+}
+
+impl OpusStage {
+    fn new(format: PcmFormat, kbps: u32) -> Option<OpusStage> {
+        let channels = format.channels.min(2);
+        let resampler = if format.rate == OPUS_RATE {
+            None
+        } else {
+            Some(Resampler::new(format.rate, OPUS_RATE, channels).ok()?)
+        };
+        Some(OpusStage {
+            channels,
+            resampler,
+            encoder: OpusEncoder::new(channels, kbps).ok()?,
+            frames: 0,
+        })
+    }
+
+    /// The packets `block` completes, stamped with sequence numbers from `next_seq`.
+    fn encode(
+        &mut self,
+        block: &AudioBlock,
+        next_seq: &mut u64,
+        title: &Option<Arc<str>>,
+    ) -> Vec<PcmChunk> {
+        let block = block.remixed(self.channels);
+        let block = match &mut self.resampler {
+            Some(r) => match r.process(&block) {
+                Ok(b) => b,
+                Err(_) => return Vec::new(),
+            },
+            None => block,
+        };
+        let packets = match self.encoder.encode(&block) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "PCM tap cannot encode Opus");
+                return Vec::new();
+            }
+        };
+        packets
+            .into_iter()
+            .map(|p| {
+                let chunk = PcmChunk {
+                    stamp: ChunkStamp {
+                        seq: *next_seq,
+                        ts_ms: self.frames * 1000 / u64::from(OPUS_RATE),
+                        server_time_ms: 0,
+                    },
+                    frames: u64::from(p.frames),
+                    samples: p.data,
+                    title: title.clone(),
+                };
+                *next_seq += 1;
+                self.frames += u64::from(p.frames);
+                chunk
+            })
+            .collect()
+    }
+}
+
+/// Dates every chunk back from `now` by the audio that follows it in `chunks` (at `rate`).
+fn date_back(chunks: &mut [PcmChunk], rate: u32, now: u64) {
+    let mut after: u64 = chunks.iter().map(|c| c.frames).sum();
+    for c in chunks {
+        c.stamp.server_time_ms = now.saturating_sub(after * 1000 / u64::from(rate.max(1)));
+        after -= c.frames;
+    }
 }
 
 impl Decoding {
@@ -127,6 +208,8 @@ impl Decoding {
             resampler: None,
             title: None,
             title_version: None,
+            opus: None,
+            next_opus_seq: seq_base + (1 << 31),
         }
     }
 
@@ -198,6 +281,7 @@ impl Decoding {
     /// Decodes until the stream ends or the tap stops.
     fn decode(&mut self, engine: &Engine, mut decoder: Decoder, caught_up: &AtomicBool) {
         let mut held: Vec<PcmChunk> = Vec::new();
+        let mut held_opus: Vec<PcmChunk> = Vec::new();
         let mut held_frames = 0u64;
         let window_ms = self.shared.settings.window.as_millis() as u64;
         let window_frames = |format: PcmFormat| window_ms * u64::from(format.rate) / 1000;
@@ -213,12 +297,13 @@ impl Decoding {
             if self.stopped() {
                 return;
             }
-            let Some((format, samples)) = self.convert(block) else {
+            let Some((format, block)) = self.convert(block) else {
                 continue;
             };
             self.update_title(engine);
-            let frames = (samples.len() / format.frame_bytes()) as u64;
-            let chunk = PcmChunk {
+            let samples = f32_to_s16le(&block.samples);
+            let frames = block.frames() as u64;
+            held.push(PcmChunk {
                 stamp: ChunkStamp {
                     seq: self.next_seq,
                     ts_ms: format.frames_to_ms(self.frames),
@@ -227,35 +312,43 @@ impl Decoding {
                 frames,
                 samples,
                 title: self.title.clone(),
-            };
+            });
             self.next_seq += 1;
             self.frames += frames;
             held_frames += frames;
-            held.push(chunk);
-            if caught_up.load(Ordering::Acquire) || held_frames > window_frames(format) {
-                // Date every held chunk back from now by the audio that follows it.
-                let now = unix_ms();
-                let mut after = held_frames;
-                for c in &mut held {
-                    c.stamp.server_time_ms = now.saturating_sub(format.frames_to_ms(after));
-                    after -= c.frames;
+            if self.opus.is_none() && self.shared.opus_wanted.load(Ordering::Acquire) {
+                self.opus = OpusStage::new(format, self.shared.settings.opus_kbps);
+                if self.opus.is_none() {
+                    tracing::warn!(mount = %self.shared.mount, "PCM tap cannot start an Opus encoder");
                 }
-                self.shared.publish(format, std::mem::take(&mut held));
+            }
+            if let Some(opus) = &mut self.opus {
+                held_opus.extend(opus.encode(&block, &mut self.next_opus_seq, &self.title));
+            }
+            if caught_up.load(Ordering::Acquire) || held_frames > window_frames(format) {
+                let now = unix_ms();
+                date_back(&mut held, format.rate, now);
+                date_back(&mut held_opus, OPUS_RATE, now);
+                self.shared.publish(
+                    format,
+                    std::mem::take(&mut held),
+                    std::mem::take(&mut held_opus),
+                );
                 held_frames = 0;
             }
         }
         if let Some(format) = self.format {
             let now = unix_ms();
-            for c in &mut held {
+            for c in held.iter_mut().chain(held_opus.iter_mut()) {
                 c.stamp.server_time_ms = now;
             }
-            self.shared.publish(format, held);
+            self.shared.publish(format, held, held_opus);
         }
     }
 
-    /// A decoded block in the tap's format, as 16-bit samples; `None` for an empty block or
-    /// one that cannot be resampled.
-    fn convert(&mut self, block: AudioBlock) -> Option<(PcmFormat, Bytes)> {
+    /// A decoded block in the tap's format; `None` for an empty block or one that cannot be
+    /// resampled.
+    fn convert(&mut self, block: AudioBlock) -> Option<(PcmFormat, AudioBlock)> {
         let format = *self.format.get_or_insert(PcmFormat {
             rate: block.rate,
             channels: block.channels,
@@ -279,7 +372,7 @@ impl Decoding {
         if block.is_empty() {
             return None;
         }
-        Some((format, f32_to_s16le(&block.samples)))
+        Some((format, block))
     }
 
     fn update_title(&mut self, engine: &Engine) {

@@ -25,6 +25,7 @@ fn detached_tap(settings: PcmSettings) -> Arc<Tap> {
             mount: "/t.mp3".into(),
             settings,
             stop: AtomicBool::new(false),
+            opus_wanted: AtomicBool::new(false),
             state: Mutex::new(TapState::default()),
             changed,
         }),
@@ -36,9 +37,10 @@ fn publish(tap: &Tap, n: u64) {
     let (first_seq, first_ms) = {
         let state = tap.shared.lock();
         state
+            .pcm
             .chunks
             .back()
-            .map_or((1, 0), |c| (c.stamp.seq + 1, c.end_ms(FORMAT)))
+            .map_or((1, 0), |c| (c.stamp.seq + 1, c.end_ms(FORMAT.rate)))
     };
     let chunks = (0..n)
         .map(|i| PcmChunk {
@@ -52,7 +54,7 @@ fn publish(tap: &Tap, n: u64) {
             title: Some(Arc::from(format!("t{}", first_seq + i).as_str())),
         })
         .collect();
-    tap.shared.publish(FORMAT, chunks);
+    tap.shared.publish(FORMAT, chunks, Vec::new());
 }
 
 fn seqs(batch: &[Arc<PcmChunk>]) -> Vec<u64> {
@@ -65,15 +67,19 @@ fn the_window_keeps_its_length() {
     publish(&tap, 25);
     let state = tap.shared.lock();
     // 2.5 s published, 1 s kept: the chunks starting at 1.5 s .. 2.4 s.
-    assert_eq!(state.chunks.len(), 10);
-    assert_eq!(state.chunks.front().map(|c| c.stamp.ts_ms), Some(1500));
+    assert_eq!(state.pcm.chunks.len(), 10);
+    assert_eq!(state.pcm.chunks.front().map(|c| c.stamp.ts_ms), Some(1500));
 }
 
 #[test]
 fn a_new_consumer_gets_the_burst_then_only_new_chunks() {
     let tap = detached_tap(settings());
     publish(&tap, 10);
-    let mut c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::from_millis(300)));
+    let mut c = PcmConsumer::new(
+        tap.clone(),
+        Start::Burst(Duration::from_millis(300)),
+        Codec::Pcm,
+    );
     // 300 ms before the head at 1000 ms: chunks starting at 700, 800, 900.
     assert_eq!(seqs(&c.take().unwrap()), vec![8, 9, 10]);
     assert!(c.take().unwrap().is_empty());
@@ -85,7 +91,7 @@ fn a_new_consumer_gets_the_burst_then_only_new_chunks() {
 fn a_burst_beyond_the_window_is_capped() {
     let tap = detached_tap(settings());
     publish(&tap, 30);
-    let mut c = PcmConsumer::new(tap, Start::Burst(Duration::from_secs(60)));
+    let mut c = PcmConsumer::new(tap, Start::Burst(Duration::from_secs(60)), Codec::Pcm);
     assert_eq!(c.take().unwrap().len(), 10);
 }
 
@@ -93,10 +99,10 @@ fn a_burst_beyond_the_window_is_capped() {
 fn resume_after_a_sequence_number_in_the_window() {
     let tap = detached_tap(settings());
     publish(&tap, 10);
-    let mut c = PcmConsumer::new(tap.clone(), Start::After(4));
+    let mut c = PcmConsumer::new(tap.clone(), Start::After(4), Codec::Pcm);
     assert_eq!(seqs(&c.take().unwrap()), (5..=10).collect::<Vec<_>>());
     // An id from outside the window (an old tap, or too old) falls back to the burst.
-    let mut old = PcmConsumer::new(tap, Start::After(4_000_000_000));
+    let mut old = PcmConsumer::new(tap, Start::After(4_000_000_000), Codec::Pcm);
     assert_eq!(seqs(&old.take().unwrap()), vec![8, 9, 10]);
 }
 
@@ -104,8 +110,8 @@ fn resume_after_a_sequence_number_in_the_window() {
 fn a_consumer_that_does_not_keep_up_is_dropped_and_others_go_on() {
     let tap = detached_tap(settings());
     publish(&tap, 5);
-    let mut slow = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
-    let mut fast = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
+    let mut slow = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO), Codec::Pcm);
+    let mut fast = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO), Codec::Pcm);
     assert_eq!(seqs(&slow.take().unwrap()), vec![5]);
     assert_eq!(seqs(&fast.take().unwrap()), vec![5]);
     for _ in 0..4 {
@@ -126,7 +132,7 @@ fn a_consumer_that_falls_out_of_the_window_is_dropped() {
         ..settings()
     });
     publish(&tap, 1);
-    let mut c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
+    let mut c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO), Codec::Pcm);
     assert_eq!(c.take().unwrap().len(), 1);
     publish(&tap, 30);
     assert!(matches!(c.take(), Err(PcmError::TooSlow(_))));
@@ -135,7 +141,11 @@ fn a_consumer_that_falls_out_of_the_window_is_dropped() {
 #[test]
 fn nothing_is_due_before_the_first_chunk() {
     let tap = detached_tap(settings());
-    let mut c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::from_secs(2)));
+    let mut c = PcmConsumer::new(
+        tap.clone(),
+        Start::Burst(Duration::from_secs(2)),
+        Codec::Pcm,
+    );
     assert!(c.take().unwrap().is_empty());
     publish(&tap, 1);
     assert_eq!(seqs(&c.take().unwrap()), vec![1]);
@@ -147,7 +157,7 @@ async fn ready_reports_the_format_or_the_reason_for_no_audio() {
         start_timeout: Duration::from_millis(50),
         ..settings()
     });
-    let mut c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
+    let mut c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO), Codec::Pcm);
     tap.shared.fail("cannot decode text/plain".into());
     let err = c.ready().await.unwrap_err();
     assert_eq!(
@@ -165,10 +175,16 @@ fn sessions_expire_only_when_idle_and_respect_the_limit() {
     let sessions = Sessions::new(2, Duration::from_secs(30));
     let tap = detached_tap(settings());
     let t0 = Instant::now();
-    sessions.create("a".into(), tap.clone(), t0).unwrap();
-    sessions.create("b".into(), tap.clone(), t0).unwrap();
+    sessions
+        .create("a".into(), tap.clone(), Codec::Pcm, t0)
+        .unwrap();
+    sessions
+        .create("b".into(), tap.clone(), Codec::Pcm, t0)
+        .unwrap();
     assert_eq!(
-        sessions.create("c".into(), tap.clone(), t0).unwrap_err(),
+        sessions
+            .create("c".into(), tap.clone(), Codec::Pcm, t0)
+            .unwrap_err(),
         PcmError::TooManySessions(2)
     );
     // "a" has a stream connected for a minute: it stays; "b" expires.
@@ -184,7 +200,7 @@ fn sessions_expire_only_when_idle_and_respect_the_limit() {
     assert_eq!(sessions.sweep(t0 + Duration::from_secs(90)), 0);
     assert_eq!(sessions.sweep(t0 + Duration::from_secs(92)), 1);
     assert!(sessions.is_empty());
-    sessions.create("d".into(), tap, t0).unwrap();
+    sessions.create("d".into(), tap, Codec::Pcm, t0).unwrap();
     assert!(sessions.remove("d"));
     assert!(!sessions.remove("d"));
 }
@@ -194,7 +210,7 @@ fn the_tap_stops_when_its_last_holder_goes() {
     // Outside a runtime (and with no linger) the last holder stops it at once.
     let tap = detached_tap(settings());
     let shared = tap.shared.clone();
-    let c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO));
+    let c = PcmConsumer::new(tap.clone(), Start::Burst(Duration::ZERO), Codec::Pcm);
     drop(tap);
     assert!(!shared.stop.load(Ordering::Acquire));
     drop(c);
@@ -208,7 +224,7 @@ async fn a_tap_lingers_after_its_last_consumer_so_a_reconnect_resumes() {
         ..settings()
     });
     let shared = tap.shared.clone();
-    let c = PcmConsumer::new(tap, Start::Burst(Duration::ZERO));
+    let c = PcmConsumer::new(tap, Start::Burst(Duration::ZERO), Codec::Pcm);
     drop(c);
     tokio::time::sleep(Duration::from_secs(9)).await;
     assert!(!shared.stop.load(Ordering::Acquire));

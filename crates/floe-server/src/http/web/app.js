@@ -8,6 +8,7 @@
 //   wav   the endless WAV in <audio> (`wav_url`)
 //   ws    PCM over WebSocket (`ws_url`), scheduled with Web Audio
 //   sse   PCM over Server-Sent Events (`sse_url`), scheduled with Web Audio
+//   ws-opus, sse-opus  the same with Opus packets (`?codec=opus`), decoded by WebCodecs
 // "auto" picks hls.js when the mount has HLS and the browser has MSE, else native HLS (Safari
 // on iOS, which has no MSE), else the plain stream. hls.js comes first even where the browser
 // plays HLS natively (Chromium does): it is the tested path, and it reports the program date
@@ -37,6 +38,8 @@ const TRANSPORT_NAMES = {
   wav: "WAV",
   ws: "WebSocket",
   sse: "Server-Sent Events",
+  "ws-opus": "WebSocket (Opus)",
+  "sse-opus": "Server-Sent Events (Opus)",
 };
 // Audio a PCM transport asks the server for on connect, and how far ahead of the audio clock
 // it schedules: small for low latency, enough to ride over a late packet. Sources that arrive
@@ -231,9 +234,22 @@ class PcmScheduler {
   push(samples, ts, serverTime) {
     const f = this.format;
     if (!f) return;
-    const c = audioContext();
     const channels = f.channels;
     const frames = Math.floor(samples.length / channels);
+    const planes = [];
+    for (let ch = 0; ch < channels; ch++) {
+      const out = new Float32Array(frames);
+      for (let i = 0, j = ch; i < frames; i++, j += channels) out[i] = samples[j] / 32768;
+      planes.push(out);
+    }
+    this.pushPlanar(planes, f.rate, ts, serverTime);
+  }
+
+  // Schedules one chunk of planar float samples.
+  pushPlanar(planes, rate, ts, serverTime) {
+    const c = audioContext();
+    const channels = planes.length;
+    const frames = channels ? planes[0].length : 0;
     if (frames === 0) return;
     const now = c.currentTime;
     if (this.lastArrival !== null) {
@@ -246,11 +262,8 @@ class PcmScheduler {
     } else if (this.nextAt > now + PCM_MAX_AHEAD_S + 2 * this.gap) {
       return; // too far ahead of the clock: drop to stay live
     }
-    const buffer = c.createBuffer(channels, frames, f.rate);
-    for (let ch = 0; ch < channels; ch++) {
-      const out = buffer.getChannelData(ch);
-      for (let i = 0, j = ch; i < frames; i++, j += channels) out[i] = samples[j] / 32768;
-    }
+    const buffer = c.createBuffer(channels, frames, rate);
+    for (let ch = 0; ch < channels; ch++) buffer.copyToChannel(planes[ch], ch);
     const node = c.createBufferSource();
     node.buffer = buffer;
     node.connect(gain);
@@ -301,71 +314,132 @@ class PcmScheduler {
   }
 }
 
-function withBurst(url) {
-  return url + (url.includes("?") ? "&" : "?") + "burst_ms=" + PCM_BURST_MS;
+function withBurst(url, opus) {
+  return url + (url.includes("?") ? "&" : "?") + "burst_ms=" + PCM_BURST_MS + (opus ? "&codec=opus" : "");
 }
 
-function wsTransport(url) {
+// Opus packets → WebCodecs → the scheduler. Media time and server time travel with each packet
+// through the decoder by its timestamp.
+class OpusStage {
+  constructor(pcm, format) {
+    if (typeof AudioDecoder === "undefined") {
+      throw new Error("this browser has no WebCodecs AudioDecoder (Opus needs it; use PCM)");
+    }
+    this.stamps = new Map();
+    this.decoder = new AudioDecoder({
+      output: (data) => {
+        const stamp = this.stamps.get(data.timestamp);
+        this.stamps.delete(data.timestamp);
+        const planes = [];
+        for (let ch = 0; ch < data.numberOfChannels; ch++) {
+          const plane = new Float32Array(data.numberOfFrames);
+          data.copyTo(plane, { planeIndex: ch, format: "f32-planar" });
+          planes.push(plane);
+        }
+        const rate = data.sampleRate;
+        data.close();
+        if (stamp) pcm.pushPlanar(planes, rate, stamp.ts, stamp.serverTime);
+      },
+      error: (e) => fail("Opus decoder: " + e.message),
+    });
+    this.decoder.configure({ codec: "opus", sampleRate: format.rate, numberOfChannels: format.channels });
+  }
+
+  push(bytes, ts, serverTime) {
+    const timestamp = ts * 1000;
+    this.stamps.set(timestamp, { ts, serverTime });
+    this.decoder.decode(new EncodedAudioChunk({ type: "key", timestamp, data: bytes }));
+  }
+
+  close() {
+    try {
+      this.decoder.close();
+    } catch (_) {
+      /* already closed */
+    }
+  }
+}
+
+function wsTransport(url, opus) {
   audioContext();
   const pcm = new PcmScheduler();
-  const socket = new WebSocket(withBurst(url));
+  let stage = null;
+  const socket = new WebSocket(withBurst(url, opus));
   socket.binaryType = "arraybuffer";
   let closedByUs = false;
   socket.onmessage = (e) => {
     if (typeof e.data === "string") {
       const msg = JSON.parse(e.data);
-      if (msg.type === "format") pcm.setFormat(msg);
-      else if (msg.type === "metadata") nowPlayingFromStream(msg.title);
+      if (msg.type === "format") {
+        if (opus) stage = new OpusStage(pcm, msg);
+        else pcm.setFormat(msg);
+      } else if (msg.type === "metadata") nowPlayingFromStream(msg.title);
       return;
     }
     const view = new DataView(e.data);
     const ts = Number(view.getBigUint64(8, true));
     const serverTime = Number(view.getBigUint64(16, true));
-    pcm.push(new Int16Array(e.data, 24), ts, serverTime);
+    if (stage) stage.push(new Uint8Array(e.data, 24), ts, serverTime);
+    else pcm.push(new Int16Array(e.data, 24), ts, serverTime);
   };
   socket.onerror = () => fail("WebSocket error");
   socket.onclose = (e) => {
     if (!closedByUs) fail("WebSocket closed (" + e.code + ")");
   };
   return {
-    kind: "ws",
+    kind: opus ? "ws-opus" : "ws",
     currentTime: () => pcm.currentTime(),
     latency: () => pcm.latency(),
     stop() {
       closedByUs = true;
       socket.close();
+      if (stage) stage.close();
       pcm.stop();
     },
   };
 }
 
-function base64ToInt16(b64) {
+function base64ToBytes(b64) {
   const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length & ~1);
+  const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bytes.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new Int16Array(bytes.buffer);
+  return bytes;
 }
 
-function sseTransport(url) {
+function base64ToInt16(b64) {
+  const bytes = base64ToBytes(b64);
+  return new Int16Array(bytes.buffer, 0, bytes.length >> 1);
+}
+
+function sseTransport(url, opus) {
   audioContext();
   const pcm = new PcmScheduler();
-  const events = new EventSource(withBurst(url));
-  events.addEventListener("format", (e) => pcm.setFormat(JSON.parse(e.data)));
+  let stage = null;
+  const events = new EventSource(withBurst(url, opus));
+  events.addEventListener("format", (e) => {
+    const format = JSON.parse(e.data);
+    if (opus) {
+      if (stage) stage.close();
+      stage = new OpusStage(pcm, format);
+    } else pcm.setFormat(format);
+  });
   events.addEventListener("metadata", (e) => nowPlayingFromStream(JSON.parse(e.data).title));
   events.addEventListener("audio", (e) => {
     const msg = JSON.parse(e.data);
-    pcm.push(base64ToInt16(msg.data), msg.ts, msg.server_time);
+    if (stage) stage.push(base64ToBytes(msg.data), msg.ts, msg.server_time);
+    else pcm.push(base64ToInt16(msg.data), msg.ts, msg.server_time);
   });
   events.onerror = () => {
     // EventSource reconnects by itself (with Last-Event-ID); only a closed one is an error.
     if (events.readyState === EventSource.CLOSED) fail("event stream closed");
   };
   return {
-    kind: "sse",
+    kind: opus ? "sse-opus" : "sse",
     currentTime: () => pcm.currentTime(),
     latency: () => pcm.latency(),
     stop() {
       events.close();
+      if (stage) stage.close();
       pcm.stop();
     },
   };
@@ -380,8 +454,8 @@ function offered(data) {
   if (data.dash_url) list.push("dash");
   if (data.stream_url) list.push("plain");
   if (data.wav_url) list.push("wav");
-  if (data.ws_url) list.push("ws");
-  if (data.sse_url) list.push("sse");
+  if (data.ws_url) list.push("ws", "ws-opus");
+  if (data.sse_url) list.push("sse", "sse-opus");
   return list;
 }
 
@@ -403,9 +477,13 @@ function begin(kind, data) {
     case "wav":
       return elementTransport(kind, data.wav_url);
     case "ws":
-      return wsTransport(data.ws_url);
+      return wsTransport(data.ws_url, false);
+    case "ws-opus":
+      return wsTransport(data.ws_url, true);
     case "sse":
-      return sseTransport(data.sse_url);
+      return sseTransport(data.sse_url, false);
+    case "sse-opus":
+      return sseTransport(data.sse_url, true);
     default:
       throw new Error("unknown transport " + kind);
   }
@@ -502,9 +580,10 @@ function render(path) {
   button.setAttribute("aria-label", isCurrent ? "Stop" : "Play " + data.path);
   if (isCurrent) {
     const name = data.name || data.path;
-    text(playing, data.song ? name + " — " + data.song : name);
+    text(playing, data.song || name);
     if (!playingDetail.classList.contains("error")) {
-      text(playingDetail, data.path + " over " + TRANSPORT_NAMES[player.transport]);
+      const where = data.song ? name + " · " + data.path : data.path;
+      text(playingDetail, where + " over " + TRANSPORT_NAMES[player.transport]);
     }
   }
   if (!player.mount) text(playing, "Nothing playing");
