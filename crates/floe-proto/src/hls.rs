@@ -471,7 +471,7 @@ fn write_part(out: &mut String, part: &PartEntry) {
 /// time it stands for. Rounded to nearest, two AAC parts of 22 × 1024 / 44100 s (0.510839 s)
 /// are listed as 0.51084 s each, and hls.js 1.7 (low-latency mode) looks for the part that
 /// holds the buffered end (1.021678 s) in the playlist's [0.51084, 1.02168) and loads that part
-/// again, forever (seen in headless Chromium, `hls_mux.rs`).
+/// again, forever (seen in headless Chromium with a finished playlist, `hls_mux.rs`).
 pub fn decimal(value: f64) -> String {
     let value = if value.is_finite() && value > 0.0 {
         value
