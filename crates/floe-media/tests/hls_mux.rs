@@ -1061,6 +1061,7 @@ fn serve(
                         "mp4" | "m4s" => "audio/mp4",
                         "ts" => "video/mp2t",
                         "aac" => "audio/aac",
+                        "mp3" => "audio/mpeg",
                         _ => "application/octet-stream",
                     };
                     let mut r = format!(
@@ -1221,7 +1222,7 @@ fn write_ll_hls(
 
 /// The players Floe ships read what the writers produce: hls.js 1.7 (vendored in the web
 /// player) parses an LL-HLS playlist (parts, date range, program date-times), buffers CMAF
-/// Opus and AAC, transmuxes TS (AAC and MP3) and packed audio, and reports the titles carried
+/// Opus and AAC, transmuxes TS and packed audio (AAC and MP3), and reports the titles carried
 /// as ID3 (`emsg`, the TS ID3 stream, packed-audio tags); dash.js 5 (vendored too) buffers a
 /// static MPD with a `SegmentTimeline` over AAC and FLAC segments. All in headless Chromium,
 /// from a local HTTP server; every source must buffer to its end with no error.
@@ -1325,22 +1326,31 @@ fn vendored_hls_js_and_dash_js_read_the_writers_output() {
         std::fs::write(dir.join("index.m3u8"), vod_playlist(&segments, None)).expect("w");
         expected.push((format!("hls {name}/index.m3u8"), done as f64 / 44_100.0));
     }
-    // Packed audio (AAC) with titles in its ID3 tags.
-    {
-        let dir = root.join("packed");
+    // Packed audio (AAC and MP3) with titles in its ID3 tags.
+    let aac_frames: Vec<(&[u8], u64)> = adts.iter().map(|f| (f.as_slice(), 1024)).collect();
+    let mp3_frames: Vec<(&[u8], u64)> = mp3_packets
+        .iter()
+        .map(|p| (&p.data[..], u64::from(p.frames)))
+        .collect();
+    for (name, ext, frames, per) in [
+        ("packed", "aac", &aac_frames, 43),
+        ("packed-mp3", "mp3", &mp3_frames, 38),
+    ] {
+        let dir = root.join(name);
         std::fs::create_dir_all(&dir).expect("dir");
         let (mut segments, mut done) = (Vec::new(), 0u64);
-        for (n, chunk) in adts.chunks(43).enumerate() {
-            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        for (n, chunk) in frames.chunks(per).enumerate() {
+            let refs: Vec<&[u8]> = chunk.iter().map(|f| f.0).collect();
             let seg =
                 packed::packed_segment(done * 90_000 / 44_100, Some(&format!("Song {n}")), &refs);
-            let file = format!("s{n}.aac");
+            let file = format!("s{n}.{ext}");
             std::fs::write(dir.join(&file), seg).expect("write");
-            done += 1024 * chunk.len() as u64;
-            segments.push((file, 1024.0 * chunk.len() as f64 / 44_100.0));
+            let s: u64 = chunk.iter().map(|f| f.1).sum();
+            done += s;
+            segments.push((file, s as f64 / 44_100.0));
         }
         std::fs::write(dir.join("index.m3u8"), vod_playlist(&segments, None)).expect("w");
-        expected.push(("hls packed/index.m3u8".into(), done as f64 / 44_100.0));
+        expected.push((format!("hls {name}/index.m3u8"), done as f64 / 44_100.0));
     }
     // DASH (static, SegmentTimeline): AAC and FLAC.
     for (name, config, samples, per) in [
