@@ -405,9 +405,8 @@ impl Segmenter {
                 id,
                 &title,
             ));
-            if open.ts_units.is_empty() {
-                open.ts_title = Some(title.clone());
-            }
+            // A TS segment carries one ID3 title, stamped at its start: the last one set in it.
+            open.ts_title = Some(title.clone());
             open.titles.push(TitleMark {
                 id,
                 pdt_ms,
