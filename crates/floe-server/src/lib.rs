@@ -57,8 +57,9 @@ pub struct AppState {
     pub media: Arc<media::MediaService>,
     /// The music library (none unless the binary opens one: the library API answers 503).
     pub library: Option<floe_library::Library>,
-    /// Limits of the library API (page sizes, body size).
-    pub library_limits: http::library::LibraryLimits,
+    /// Limits of the library API (page sizes, body size); behind an `Arc` because every
+    /// listener task holds an `AppState` (see `edge::task_size`).
+    pub library_limits: Arc<http::library::LibraryLimits>,
 }
 
 impl AppState {
@@ -74,7 +75,7 @@ impl AppState {
             pcm: Arc::new(pcm::PcmService::new(settings.pcm.clone())),
             subsonic: None,
             library: None,
-            library_limits: http::library::LibraryLimits::default(),
+            library_limits: Arc::new(http::library::LibraryLimits::default()),
             media: Arc::new(media::MediaService::new(settings.media.clone()).unwrap_or_else(
                 |e| {
                     tracing::error!("transcode cache unusable, running without it: {e}");

@@ -269,7 +269,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let mut state = AppState::new(engine, settings, access_log);
         let running_library = library::start(&cfg.library, args.music.as_deref())?;
         state.library = running_library.as_ref().map(|r| r.library.clone());
-        state.library_limits = cfg.library.limits();
+        state.library_limits = std::sync::Arc::new(cfg.library.limits());
         if let Some(library) = &state.library {
             state.subsonic = subsonic_config::service(&cfg.subsonic, library)?;
         }
