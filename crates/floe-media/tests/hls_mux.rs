@@ -1529,8 +1529,20 @@ fn dash_js_plays_a_dynamic_mpd() {
     let segment_ticks = 86 * 1024u64;
     let available = (since_start as u64 * u64::from(rate) / 1000 / segment_ticks) as usize;
     let edge = (available as u64 * segment_ticks) as f64 / f64::from(rate);
-    let (port, results) = serve_dir(root.clone());
-    std::fs::write(root.join("time"), floe_proto::hls::date_time(now_ms)).expect("time");
+    // `/time` answers the wall clock at each request, as Floe's `/api/v1/time` does.
+    let clock = Box::new(|path: &str, _: &str| -> Option<Dynamic> {
+        (path == "time").then(|| {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            (
+                200,
+                "text/plain",
+                floe_proto::hls::date_time(ms).into_bytes(),
+            )
+        })
+    });
+    let (port, results) = serve(root.clone(), clock);
     let mpd = Mpd {
         kind: MpdKind::Dynamic {
             availability_start_ms: now_ms - since_start,
@@ -1602,7 +1614,7 @@ setInterval(() => {
 }
 
 /// hls.js plays a *live* LL-HLS stream whose playlist the writer renders per request: the
-/// test's server lists the segments and parts of 20 s of AAC that have "happened" by the time
+/// test's server lists the segments and parts of 40 s of AAC that have "happened" by the time
 /// of the request (10 s in at the start, then following the wall clock), with a preload hint,
 /// and answers `_HLS_skip=YES` (parsed by `DeliveryDirectives`) with a delta update. hls.js
 /// must play 3 s of it with no error, merge delta updates (`skippedSegments` > 0), and report
@@ -1617,7 +1629,7 @@ fn hls_js_plays_a_live_ll_hls_playlist_with_delta_updates() {
     let root = dir("ll-live");
     let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
     std::fs::copy(vendor.join("hls.min.js"), root.join("hls.min.js")).expect("vendored hls.js");
-    let adts = ffmpeg_adts(&root, 20);
+    let adts = ffmpeg_adts(&root, 40);
     let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
     let config = TrackConfig {
         codec: fmp4::AudioCodec::Aac {
