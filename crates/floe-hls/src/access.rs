@@ -791,6 +791,42 @@ mod tests {
         assert!(FrameSplitter::new(StreamFormat::Ogg).is_none());
     }
 
+    /// Hostile input never panics: random bytes, and random bytes behind valid-looking
+    /// headers, through every unpacker and splitter (a deterministic generator).
+    #[test]
+    fn random_input_never_panics() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..2000 {
+            let len = (next() % 600) as usize;
+            let mut data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            match round % 4 {
+                0 if data.len() > 27 => data[..4].copy_from_slice(b"OggS"),
+                1 if data.len() > 7 => data[..2].copy_from_slice(&[0xFF, 0xF1]),
+                2 if data.len() > 4 => data[..2].copy_from_slice(&[0xFF, 0xFB]),
+                3 if data.len() > 19 => data[..8].copy_from_slice(b"OpusHead"),
+                _ => {}
+            }
+            let mut out = Vec::new();
+            for format in [StreamFormat::Ogg, StreamFormat::Aac, StreamFormat::Mp3] {
+                let mut u = Unpacker::new(format, "audio/aacp");
+                u.push(&unit(data.clone()), &mut out);
+                if let Some(mut sp) = FrameSplitter::new(format) {
+                    sp.push(&data);
+                    while sp.next_frame().is_some() {}
+                }
+            }
+            let _ = opus_packet_samples(&data);
+            let _ = flac_frame_samples(&data);
+            let _ = crate::vod::VodTrack::prepare(&data, StreamFormat::Mp3, 1.0);
+        }
+    }
+
     #[test]
     fn garbage_is_counted_not_fatal() {
         let mut u = Unpacker::new(StreamFormat::Ogg, "audio/ogg");
