@@ -644,7 +644,7 @@ pub fn record_play(lib: &Library, user_id: i64, track_id: i64, at: i64) -> Resul
 }
 
 /// What a star is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StarKind {
     /// A track.
     Track,
@@ -700,6 +700,36 @@ pub fn set_stars(
             }
         }
         Ok(())
+    })
+}
+
+/// When a user starred each item: (kind, id) → seconds since the Unix epoch.
+pub fn star_times(
+    lib: &Library,
+    user_id: i64,
+) -> Result<std::collections::HashMap<(StarKind, i64), i64>> {
+    lib.read(|conn| {
+        let mut stmt =
+            conn.prepare_cached("SELECT item_kind, item_id, at FROM stars WHERE user_id = ?1")?;
+        let rows = stmt.query_map([user_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (kind, id, at) = row?;
+            let kind = match kind.as_str() {
+                "track" => StarKind::Track,
+                "album" => StarKind::Album,
+                "artist" => StarKind::Artist,
+                _ => continue,
+            };
+            out.insert((kind, id), at);
+        }
+        Ok(out)
     })
 }
 
@@ -855,6 +885,9 @@ mod db_tests {
         assert!(set_stars(&lib, 1, &[(StarKind::Artist, 9)], true, 11).is_err());
         let (_, albums, tracks) = starred(&lib, 1).unwrap();
         assert_eq!((albums.len(), tracks.len()), (1, 1));
+        let times = star_times(&lib, 1).unwrap();
+        assert_eq!(times.get(&(StarKind::Album, 2)), Some(&10));
+        assert_eq!(times.len(), 2);
         let album_page = album_list(&lib, &AlbumListKind::ByName, 1, 1, 1).unwrap();
         assert_eq!(names(&album_page), ["Second"]);
         std::fs::remove_dir_all(dir).unwrap();

@@ -660,6 +660,18 @@ fn browsing_search_and_album_lists() {
     assert_eq!(names(&starred["artist"], "name"), ["Alpha Band"]);
     assert_eq!(names(&starred["album"], "name"), ["Second Wind"]);
     assert_eq!(names(&starred["song"], "title"), ["Noon Tune"]);
+    assert!(starred["album"][0]["starred"].is_string(), "{starred}");
+    // Alice's songs carry her star; bob's view of the same album does not.
+    let noon = |query: String| {
+        ok_call(
+            &f,
+            "getAlbum",
+            &format!("{query}&id={}", album_id(&f, "First Light")),
+        )["album"]["song"][1]
+            .clone()
+    };
+    assert!(noon(alice())["starred"].is_string());
+    assert!(noon(format!("{BASE}&u=bob&p=bobpw"))["starred"].is_null());
     let bobs = ok_call(&f, "getStarred2", &format!("{BASE}&u=bob&p=bobpw"))["starred2"].clone();
     assert!(bobs["album"].as_array().expect("albums").is_empty());
     ok_call(&f, "unstar", &format!("{}&id={second_id}", alice()));

@@ -7,8 +7,9 @@ use super::ids::{self, Id};
 use super::response::Element;
 use super::Call;
 use crate::http::dates::rfc3339;
-use floe_library::subsonic_queries::{self as q, AlbumEntry, AlbumListKind};
+use floe_library::subsonic_queries::{self as q, AlbumEntry, AlbumListKind, StarKind};
 use floe_library::{Artist, Library, Track};
+use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Articles ignored when sorting and indexing artists (`ignoredArticles`).
@@ -25,17 +26,33 @@ fn seconds(ms: u64) -> u64 {
     (ms + 500) / 1000
 }
 
+/// When the calling user starred what (the `starred` attribute of artists, albums, songs).
+#[derive(Debug, Clone, Default)]
+pub struct Stars(HashMap<(StarKind, i64), i64>);
+
+impl Stars {
+    /// The user's stars.
+    pub fn of(lib: &Library, user_id: i64) -> Result<Stars, SubsonicError> {
+        Ok(Stars(q::star_times(lib, user_id)?))
+    }
+
+    fn at(&self, kind: StarKind, id: i64) -> Option<String> {
+        self.0.get(&(kind, id)).map(|&t| iso(t))
+    }
+}
+
 /// An `ArtistID3`.
-pub fn artist_element(a: &Artist) -> Element {
+pub fn artist_element(a: &Artist, stars: &Stars) -> Element {
     Element::new("artist")
         .attr("id", Id::Artist(a.id).text())
         .attr("name", &a.name)
         .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
         .attr("albumCount", a.album_count)
+        .attr_opt("starred", stars.at(StarKind::Artist, a.id))
 }
 
 /// An `AlbumID3`.
-pub fn album_element(a: &AlbumEntry) -> Element {
+pub fn album_element(a: &AlbumEntry, stars: &Stars) -> Element {
     Element::new("album")
         .attr("id", Id::Album(a.id).text())
         .attr("name", &a.name)
@@ -51,6 +68,7 @@ pub fn album_element(a: &AlbumEntry) -> Element {
         .attr("created", iso(a.created))
         .attr_opt("year", a.year)
         .attr_opt("genre", a.genre.as_deref())
+        .attr_opt("starred", stars.at(StarKind::Album, a.id))
 }
 
 /// The path a client is shown for a track: `Album Artist/Album/file name` (the server's own
@@ -64,7 +82,7 @@ pub fn display_path(t: &Track) -> String {
 }
 
 /// A `Child` for a track.
-pub fn song_element(t: &Track) -> Element {
+pub fn song_element(t: &Track, stars: &Stars) -> Element {
     Element::new("song")
         .attr("id", Id::Track(t.id).text())
         .attr("parent", Id::Album(t.album_id).text())
@@ -91,6 +109,7 @@ pub fn song_element(t: &Track) -> Element {
         .attr("type", "music")
         .attr("mediaType", "song")
         .attr("isVideo", false)
+        .attr_opt("starred", stars.at(StarKind::Track, t.id))
 }
 
 /// The name without a leading ignored article (`The Beatles` → `Beatles`), for sorting and
@@ -116,7 +135,7 @@ pub fn index_letter(name: &str) -> String {
 }
 
 /// Artists grouped under their index letters, letters in order, artists by sort name.
-fn indexed(mut artists: Vec<Artist>) -> Vec<Element> {
+fn indexed(mut artists: Vec<Artist>, stars: &Stars) -> Vec<Element> {
     artists.sort_by_cached_key(|a| sort_name(&a.name).to_lowercase());
     let mut groups: Vec<(String, Vec<Element>)> = Vec::new();
     let mut keyed: Vec<(String, Artist)> = artists
@@ -126,8 +145,8 @@ fn indexed(mut artists: Vec<Artist>) -> Vec<Element> {
     keyed.sort_by(|(l1, _), (l2, _)| (l1 == "#").cmp(&(l2 == "#")).then(l1.cmp(l2)));
     for (letter, a) in keyed {
         match groups.last_mut() {
-            Some((l, list)) if *l == letter => list.push(artist_element(&a)),
-            _ => groups.push((letter, vec![artist_element(&a)])),
+            Some((l, list)) if *l == letter => list.push(artist_element(&a, stars)),
+            _ => groups.push((letter, vec![artist_element(&a, stars)])),
         }
     }
     groups
@@ -153,6 +172,7 @@ pub fn get_music_folders(_call: &Call, _lib: &Library) -> Result<Element, Subson
 /// `getIndexes`: artists by index letter (ids are artist ids); with `ifModifiedSince` (ms) at
 /// or after the catalog's last change, no index (the client's copy is current).
 pub fn get_indexes(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let modified_ms = q::last_modified(lib)?.saturating_mul(1000);
     let since: i64 = call.params.number("ifModifiedSince")?.unwrap_or(0);
     let artists = if since > 0 && since >= modified_ms {
@@ -164,7 +184,7 @@ pub fn get_indexes(call: &Call, lib: &Library) -> Result<Element, SubsonicError>
         Element::new("indexes")
             .attr("lastModified", modified_ms)
             .attr("ignoredArticles", IGNORED_ARTICLES)
-            .list("index", indexed(artists)),
+            .list("index", indexed(artists, &stars)),
     ))
 }
 
@@ -172,6 +192,7 @@ pub fn get_indexes(call: &Call, lib: &Library) -> Result<Element, SubsonicError>
 /// `getIndexes` lists them) holds its albums as sub-directories; an album (`al-N`) holds its
 /// songs.
 pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let text = call.params.require("id")?;
     let directory = match Id::parse(text) {
         Some(Id::Artist(id)) => {
@@ -210,7 +231,10 @@ pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, Subson
                 .attr("id", text)
                 .attr("parent", Id::Artist(album.artist_id).text())
                 .attr("name", &album.name)
-                .list("child", songs.iter().map(song_element).collect())
+                .list(
+                    "child",
+                    songs.iter().map(|e| song_element(e, &stars)).collect(),
+                )
         }
         _ => return Err(SubsonicError::NotFound(format!("directory {text}"))),
     };
@@ -218,43 +242,55 @@ pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, Subson
 }
 
 /// `getArtists`: artists by index letter.
-pub fn get_artists(_call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+pub fn get_artists(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let artists = q::album_artists(lib)?;
     Ok(Element::fragment().child(
         Element::new("artists")
             .attr("ignoredArticles", IGNORED_ARTICLES)
-            .list("index", indexed(artists)),
+            .list("index", indexed(artists, &stars)),
     ))
 }
 
 /// `getArtist`: the artist and their albums.
 pub fn get_artist(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let id = ids::artist(call.params.require("id")?)?;
     let artist = lib
         .artist(id)?
         .ok_or_else(|| SubsonicError::NotFound(format!("artist ar-{id}")))?;
     let albums = q::artist_albums(lib, id)?;
-    Ok(Element::fragment()
-        .child(artist_element(&artist).list("album", albums.iter().map(album_element).collect())))
+    Ok(
+        Element::fragment().child(artist_element(&artist, &stars).list(
+            "album",
+            albums.iter().map(|e| album_element(e, &stars)).collect(),
+        )),
+    )
 }
 
 /// `getAlbum`: the album and its tracks.
 pub fn get_album(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let id = ids::album(call.params.require("id")?)?;
     let album =
         q::album(lib, id)?.ok_or_else(|| SubsonicError::NotFound(format!("album al-{id}")))?;
     let songs = lib.album_tracks(id)?;
-    Ok(Element::fragment()
-        .child(album_element(&album).list("song", songs.iter().map(song_element).collect())))
+    Ok(
+        Element::fragment().child(album_element(&album, &stars).list(
+            "song",
+            songs.iter().map(|e| song_element(e, &stars)).collect(),
+        )),
+    )
 }
 
 /// `getSong`.
 pub fn get_song(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let id = ids::track(call.params.require("id")?)?;
     let song = lib
         .track(id)?
         .ok_or_else(|| SubsonicError::NotFound(format!("song tr-{id}")))?;
-    Ok(Element::fragment().child(song_element(&song)))
+    Ok(Element::fragment().child(song_element(&song, &stars)))
 }
 
 fn count(call: &Call, name: &'static str, default: u32) -> Result<u32, SubsonicError> {
@@ -272,6 +308,7 @@ fn offset(call: &Call, name: &'static str) -> Result<u32, SubsonicError> {
 /// `search3`: artists, albums and songs matching `query` (every word as a prefix of a word of
 /// the name); an empty query (`""`, as some clients send to list everything) matches all.
 pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     if !call.params.has("query") {
         return Err(SubsonicError::MissingParameter("query"));
     }
@@ -287,14 +324,36 @@ pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let found = q::search(lib, query, &page)?;
     Ok(Element::fragment().child(
         Element::new("searchResult3")
-            .list("artist", found.artists.iter().map(artist_element).collect())
-            .list("album", found.albums.iter().map(album_element).collect())
-            .list("song", found.songs.iter().map(song_element).collect()),
+            .list(
+                "artist",
+                found
+                    .artists
+                    .iter()
+                    .map(|e| artist_element(e, &stars))
+                    .collect(),
+            )
+            .list(
+                "album",
+                found
+                    .albums
+                    .iter()
+                    .map(|e| album_element(e, &stars))
+                    .collect(),
+            )
+            .list(
+                "song",
+                found
+                    .songs
+                    .iter()
+                    .map(|e| song_element(e, &stars))
+                    .collect(),
+            ),
     ))
 }
 
 /// `getAlbumList2`.
 pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let kind = call.params.require("type")?;
     let size = count(call, "size", 10)?;
     let offset = offset(call, "offset")?;
@@ -325,13 +384,15 @@ pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicEr
         }
     };
     let albums = q::album_list(lib, &kind, call.user.id, size, offset)?;
-    Ok(Element::fragment().child(
-        Element::new("albumList2").list("album", albums.iter().map(album_element).collect()),
-    ))
+    Ok(Element::fragment().child(Element::new("albumList2").list(
+        "album",
+        albums.iter().map(|e| album_element(e, &stars)).collect(),
+    )))
 }
 
 /// `getRandomSongs`.
 pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let filter = q::RandomFilter {
         size: count(call, "size", 10)?,
         genre: call.params.get("genre").map(str::to_string),
@@ -339,25 +400,27 @@ pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicE
         to_year: call.params.number("toYear")?,
     };
     let songs = q::random_songs(lib, &filter)?;
-    Ok(Element::fragment()
-        .child(Element::new("randomSongs").list("song", songs.iter().map(song_element).collect())))
+    Ok(Element::fragment().child(Element::new("randomSongs").list(
+        "song",
+        songs.iter().map(|e| song_element(e, &stars)).collect(),
+    )))
 }
 
 fn star_items(call: &Call) -> Result<Vec<(q::StarKind, i64)>, SubsonicError> {
     let mut items = Vec::new();
     for text in call.params.all("id") {
         items.push(match Id::parse(text) {
-            Some(Id::Track(n)) => (q::StarKind::Track, n),
-            Some(Id::Album(n)) => (q::StarKind::Album, n),
-            Some(Id::Artist(n)) => (q::StarKind::Artist, n),
+            Some(Id::Track(n)) => (StarKind::Track, n),
+            Some(Id::Album(n)) => (StarKind::Album, n),
+            Some(Id::Artist(n)) => (StarKind::Artist, n),
             _ => return Err(SubsonicError::NotFound(format!("item {text}"))),
         });
     }
     for text in call.params.all("albumId") {
-        items.push((q::StarKind::Album, ids::album(text)?));
+        items.push((StarKind::Album, ids::album(text)?));
     }
     for text in call.params.all("artistId") {
-        items.push((q::StarKind::Artist, ids::artist(text)?));
+        items.push((StarKind::Artist, ids::artist(text)?));
     }
     if items.is_empty() {
         return Err(SubsonicError::MissingParameter("id"));
@@ -379,12 +442,22 @@ pub fn unstar(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
 
 /// `getStarred2`: the user's starred artists, albums and songs.
 pub fn get_starred2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
     let (artists, albums, songs) = q::starred(lib, call.user.id)?;
     Ok(Element::fragment().child(
         Element::new("starred2")
-            .list("artist", artists.iter().map(artist_element).collect())
-            .list("album", albums.iter().map(album_element).collect())
-            .list("song", songs.iter().map(song_element).collect()),
+            .list(
+                "artist",
+                artists.iter().map(|e| artist_element(e, &stars)).collect(),
+            )
+            .list(
+                "album",
+                albums.iter().map(|e| album_element(e, &stars)).collect(),
+            )
+            .list(
+                "song",
+                songs.iter().map(|e| song_element(e, &stars)).collect(),
+            ),
     ))
 }
 
@@ -418,13 +491,16 @@ mod tests {
         let xml = super::super::response::ok(
             Element::fragment().list(
                 "index",
-                indexed(vec![
-                    artist(1, "Zed"),
-                    artist(2, "The Band"),
-                    artist(3, "abba"),
-                    artist(4, "10cc"),
-                    artist(5, "Blur"),
-                ]),
+                indexed(
+                    vec![
+                        artist(1, "Zed"),
+                        artist(2, "The Band"),
+                        artist(3, "abba"),
+                        artist(4, "10cc"),
+                        artist(5, "Blur"),
+                    ],
+                    &Stars::default(),
+                ),
             ),
             &super::super::response::Format::Xml,
         );

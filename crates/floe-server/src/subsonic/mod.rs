@@ -291,6 +291,7 @@ pub const NOW_PLAYING_GRACE_SECS: i64 = 60;
 /// playing (its duration plus [`NOW_PLAYING_GRACE_SECS`] since the report).
 fn get_now_playing(api: &Subsonic, call: &Call) -> Result<Element, SubsonicError> {
     let mut entries = Vec::new();
+    let stars = browse::Stars::of(&api.library, call.user.id)?;
     for (user, track, at) in api.now_playing() {
         let Some(t) = api.library.track(track)? else {
             continue;
@@ -300,7 +301,7 @@ fn get_now_playing(api: &Subsonic, call: &Call) -> Result<Element, SubsonicError
             continue;
         }
         entries.push(
-            browse::song_element(&t)
+            browse::song_element(&t, &stars)
                 .attr("username", user)
                 .attr("minutesAgo", elapsed / 60)
                 .attr("playerId", 0),

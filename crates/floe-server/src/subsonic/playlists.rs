@@ -4,7 +4,7 @@
 //! changes or deletes a playlist; an admin may do everything (and list another user's
 //! playlists with `username`). Anything else is error 50.
 
-use super::browse::{iso, song_element};
+use super::browse::{iso, song_element, Stars};
 use super::error::SubsonicError;
 use super::ids::{self, Id};
 use super::response::Element;
@@ -62,10 +62,13 @@ fn load(lib: &Library, id: i64) -> Result<(PlaylistEntry, Vec<Track>), SubsonicE
     q::playlist(lib, id)?.ok_or_else(|| SubsonicError::NotFound(format!("playlist pl-{id}")))
 }
 
-fn full(lib: &Library, id: i64) -> Result<Element, SubsonicError> {
+fn full(call: &Call, lib: &Library, id: i64) -> Result<Element, SubsonicError> {
     let (p, songs) = load(lib, id)?;
-    Ok(Element::fragment()
-        .child(playlist_element(&p).list("entry", songs.iter().map(song_element).collect())))
+    let stars = Stars::of(lib, call.user.id)?;
+    Ok(Element::fragment().child(playlist_element(&p).list(
+        "entry",
+        songs.iter().map(|e| song_element(e, &stars)).collect(),
+    )))
 }
 
 /// `getPlaylists`.
@@ -95,7 +98,7 @@ pub fn get_playlist(call: &Call, lib: &Library) -> Result<Element, SubsonicError
             "this playlist is private to its owner",
         ));
     }
-    full(lib, id)
+    full(call, lib, id)
 }
 
 /// `createPlaylist`: a new playlist (`name`), or the songs of an existing one replaced
@@ -127,7 +130,7 @@ pub fn create_playlist(call: &Call, lib: &Library) -> Result<Element, SubsonicEr
             q::create_playlist(lib, call.user.id, name, &songs, call.now)?
         }
     };
-    full(lib, id)
+    full(call, lib, id)
 }
 
 /// `updatePlaylist`: name, comment, public; removals by index (in the playlist as it was),
