@@ -673,3 +673,31 @@ fn a_library_track_is_offered_as_on_demand_hls_and_seeks() {
         404
     );
 }
+
+#[test]
+fn when_the_source_leaves_for_a_fallback_the_playlist_goes_on_after_a_discontinuity() {
+    require_ffmpeg();
+    let floe = Floe::start_with(
+        "[mounts.\"/live.aac\"]\nfallback = \"/backup.aac\"\n\n[mounts.\"/backup.aac\"]\n",
+    );
+    let _backup = ffmpeg_sine_source(&floe, "/backup.aac", AAC, false, 880, 60);
+    let live = ffmpeg_sine_source(&floe, "/live.aac", AAC, false, 440, 60);
+    wait_live(&floe, "/backup.aac");
+    wait_live(&floe, "/live.aac");
+    wait_segments(&floe, "/live.aac", 2);
+    drop(live);
+    let mut after = String::new();
+    let ok = eventually(Duration::from_secs(30), || {
+        after = floe.get("/hls/live.aac/index.m3u8", &[]).text();
+        after
+            .split("#EXT-X-DISCONTINUITY\n")
+            .nth(1)
+            .is_some_and(|rest| rest.matches("#EXTINF").count() >= 2)
+    });
+    assert!(ok, "the playlist did not go on with the fallback:\n{after}");
+    // Neither mount counts the segmenters (two now read /backup.aac) as listeners.
+    let v = floe.get("/api/v1/mounts/backup.aac", &[]).json();
+    assert_eq!(v["listeners"], 0, "no listener of its own: {v}");
+    let errors = ffmpeg_errors(&floe.url("/hls/live.aac/index.m3u8"), 6);
+    assert!(errors.is_empty(), "{errors}");
+}
