@@ -128,7 +128,22 @@ struct Fixture {
     floe: Floe,
     db: PathBuf,
     api_key: String,
+    /// This test's folder (database, key file, client output).
     dir: PathBuf,
+    /// The music folder (shared by the tests of this binary, never written).
+    music: PathBuf,
+}
+
+/// The music folder, made once for all tests of this binary.
+fn shared_music() -> PathBuf {
+    static MUSIC: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    MUSIC
+        .get_or_init(|| {
+            let music = scratch_dir("subsonic-music").join("music");
+            make_library(&music);
+            music
+        })
+        .clone()
 }
 
 fn config_text(music: &Path, db: &Path) -> String {
@@ -141,8 +156,7 @@ fn config_text(music: &Path, db: &Path) -> String {
 
 fn fixture() -> Fixture {
     let dir = scratch_dir("subsonic");
-    let music = dir.join("music");
-    make_library(&music);
+    let music = shared_music();
     let db = dir.join("library.db");
     let text = config_text(&music, &db);
     let db_arg = db.to_str().expect("path");
@@ -189,6 +203,7 @@ fn fixture() -> Fixture {
         db,
         api_key,
         dir,
+        music,
     }
 }
 
@@ -543,9 +558,7 @@ fn browsing_search_and_album_lists() {
         .clone();
     assert_eq!(names(&got["song"], "title"), ["Morning Song", "Noon Tune"]);
     let song = &got["song"][0];
-    let file = f
-        .dir
-        .join("music/Alpha Band/First Light/01 Morning Song.mp3");
+    let file = f.music.join("Alpha Band/First Light/01 Morning Song.mp3");
     assert_eq!(song["size"], std::fs::metadata(&file).expect("file").len());
     assert_eq!(song["track"], 1);
     assert_eq!(song["suffix"], "mp3");
@@ -892,14 +905,12 @@ fn cover_art_stream_and_download() {
     let mp3 = &songs[0];
     let sid = mp3["id"].as_str().expect("id");
     let cover = mp3["coverArt"].as_str().expect("coverArt");
-    let file = f
-        .dir
-        .join("music/Alpha Band/First Light/01 Morning Song.mp3");
+    let file = f.music.join("Alpha Band/First Light/01 Morning Song.mp3");
     let original = std::fs::read(&file).expect("mp3");
 
     // Cover art as stored, then scaled into 64x64 (aspect kept), also by album id.
     let folder_cover =
-        std::fs::read(f.dir.join("music/Alpha Band/First Light/cover.jpg")).expect("cover");
+        std::fs::read(f.music.join("Alpha Band/First Light/cover.jpg")).expect("cover");
     let r = f
         .floe
         .get(&format!("/rest/getCoverArt?{}&id={cover}", alice()), &[]);
