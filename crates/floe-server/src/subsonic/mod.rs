@@ -7,13 +7,14 @@
 //! - [`auth`]: password, `enc:`, token+salt and API-key credentials; the version check.
 //! - [`response`]: the `subsonic-response` envelope in XML, JSON and JSONP.
 //! - [`error`]: Subsonic's error codes.
-//! - [`ids`]: `ar-`, `al-`, `tr-`, `pl-` ids.
-//! - [`browse`]: folders, indexes, artists, albums, songs, search, album lists, random songs.
+//! - [`ids`]: `ar-`, `al-`, `tr-`, `pl-`, `co-` ids.
+//! - [`browse`]: folders, indexes and directories, artists, albums, songs, search, album lists,
+//!   random songs, stars (and the `starred` time on every item).
 //! - [`playlists`]: playlists and their ownership rules.
 //! - [`media`]: stream, download and cover art (resized, cached).
 //!
 //! Catalog work runs on the blocking pool; each method is a plain function of the call and the
-//! library.
+//! library. `scrobble` and `getNowPlaying` also use the in-memory now-playing list here.
 
 pub mod auth;
 pub mod browse;
