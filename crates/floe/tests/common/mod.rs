@@ -109,6 +109,9 @@ impl Floe {
             cmd.arg("--admin-password").arg(ADMIN_PASSWORD);
         }
         cmd.env("FLOE_LOG", "debug");
+        // A library without a configured database (e.g. `--music DIR`) lives in the default
+        // data folder: keep it in this server's scratch folder, not the user's home.
+        cmd.env("XDG_DATA_HOME", &dir);
         for (k, v) in env {
             cmd.env(k, v);
         }
