@@ -397,6 +397,27 @@ fn envelopes_in_xml_json_and_jsonp() {
         ext["openSubsonicExtensions"]
     );
     assert_eq!(error_code(&f, "getLicense", ""), 10);
+    let me = ok_call(&f, "getUser", &format!("{BASE}&u=bob&p=bobpw&username=bob"))["user"].clone();
+    assert_eq!(
+        (me["username"].as_str(), me["adminRole"].as_bool()),
+        (Some("bob"), Some(false))
+    );
+    assert_eq!(me["streamRole"], true);
+    assert_eq!(me["folder"], serde_json::json!([1]));
+    assert_eq!(
+        error_code(
+            &f,
+            "getUser",
+            &format!("{BASE}&u=bob&p=bobpw&username=alice")
+        ),
+        50
+    );
+    let other = ok_call(&f, "getUser", &format!("{}&username=bob", alice()))["user"].clone();
+    assert_eq!(other["username"], "bob");
+    assert_eq!(
+        error_code(&f, "getUser", &format!("{}&username=carol", alice())),
+        70
+    );
     let lic = ok_call(&f, "getLicense", &alice());
     assert_eq!(lic["license"]["valid"], true);
 }

@@ -247,6 +247,7 @@ fn method_fn(name: &str) -> Option<MethodFn> {
         "getLicense" => {
             |_, _| Ok(Element::fragment().child(Element::new("license").attr("valid", true)))
         }
+        "getUser" => get_user,
         "getMusicFolders" => browse::get_music_folders,
         "getIndexes" => browse::get_indexes,
         "getMusicDirectory" => browse::get_music_directory,
@@ -283,6 +284,40 @@ fn extensions() -> Element {
             })
             .collect(),
     )
+}
+
+/// `getUser`: the caller's own account (an admin may ask for anyone's), with the roles Floe
+/// grants: every user streams, downloads, scrobbles and keeps playlists; only admins
+/// administer; nobody uploads, shares or uses podcasts, jukebox or video here.
+fn get_user(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let name = call.params.require("username")?;
+    if name != call.user.name && !call.user.is_admin {
+        return Err(SubsonicError::NotAuthorized(
+            "only an admin reads another user",
+        ));
+    }
+    let user = lib
+        .read(|conn| Ok(users::find_user(conn, name)))??
+        .ok_or_else(|| SubsonicError::NotFound(format!("user {name}")))?;
+    let admin = user.is_admin;
+    Ok(Element::fragment().child(
+        Element::new("user")
+            .attr("username", &user.name)
+            .attr("scrobblingEnabled", true)
+            .attr("adminRole", admin)
+            .attr("settingsRole", admin)
+            .attr("downloadRole", true)
+            .attr("uploadRole", false)
+            .attr("playlistRole", true)
+            .attr("coverArtRole", true)
+            .attr("commentRole", false)
+            .attr("podcastRole", false)
+            .attr("streamRole", true)
+            .attr("jukeboxRole", false)
+            .attr("shareRole", false)
+            .attr("videoConversionRole", false)
+            .texts("folder", vec![Value::Int(browse::MUSIC_FOLDER_ID)]),
+    ))
 }
 
 /// How long past a track's end a now-playing report stays listed, seconds.
