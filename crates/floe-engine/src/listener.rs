@@ -40,6 +40,8 @@ pub struct ListenerHandle {
     /// Body bytes written so far.
     pub bytes_sent: AtomicU64,
     kill: AtomicBool,
+    /// One of Floe's own readers (the HLS segmenter): left out of listener lists and counts.
+    internal: AtomicBool,
     move_pending: AtomicBool,
     move_to: Mutex<Option<Arc<Mount>>>,
 }
@@ -54,6 +56,16 @@ impl ListenerHandle {
     pub fn move_to(&self, mount: Arc<Mount>) {
         *self.move_to.lock().unwrap_or_else(|e| e.into_inner()) = Some(mount);
         self.move_pending.store(true, Ordering::Release);
+    }
+
+    /// Marks the listener as one of Floe's own readers (see [`ListenerHandle::is_internal`]).
+    pub fn set_internal(&self) {
+        self.internal.store(true, Ordering::Release);
+    }
+
+    /// True for Floe's own readers, which listener lists and counts leave out.
+    pub fn is_internal(&self) -> bool {
+        self.internal.load(Ordering::Acquire)
     }
 
     /// Seconds since connection.
@@ -366,6 +378,7 @@ pub(crate) fn new_handle(id: u64, info: &ListenerInfo) -> ListenerHandle {
         started: Instant::now(),
         bytes_sent: AtomicU64::new(0),
         kill: AtomicBool::new(false),
+        internal: AtomicBool::new(false),
         move_pending: AtomicBool::new(false),
         move_to: Mutex::new(None),
     }

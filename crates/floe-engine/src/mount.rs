@@ -410,9 +410,13 @@ impl Mount {
         }
     }
 
-    /// The listeners now on this mount, by id.
+    /// The listeners now on this mount, by id (Floe's own readers left out).
     pub fn listeners(&self) -> Vec<Arc<ListenerHandle>> {
-        self.listener_map().values().cloned().collect()
+        self.listener_map()
+            .values()
+            .filter(|h| !h.is_internal())
+            .cloned()
+            .collect()
     }
 
     /// The listener with this id, if on this mount.

@@ -416,6 +416,7 @@ async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll:
             return;
         }
     };
+    session.handle().set_internal();
     tracing::debug!(mount = %mount.path, "segmenter started");
     let mut serving = session.mount().clone();
     if !Arc::ptr_eq(&serving, &mount) {
