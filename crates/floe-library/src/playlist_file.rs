@@ -28,7 +28,7 @@ pub enum Format {
 /// Guesses the format from the content.
 pub fn detect(text: &str) -> Format {
     let start = text.trim_start_matches('\u{feff}').trim_start();
-    if start.len() >= 10 && start[..10].eq_ignore_ascii_case("[playlist]") {
+    if start.len() >= 10 && start.as_bytes()[..10].eq_ignore_ascii_case(b"[playlist]") {
         Format::Pls
     } else if start.starts_with('<') {
         Format::Xspf
@@ -322,9 +322,56 @@ mod tests {
         }
     }
 
+    /// A cheap stand-in for a fuzzer: thousands of mutations (byte flips, truncations,
+    /// insertions of markup characters) of valid files of each format must never panic.
+    #[test]
+    fn mutated_files_never_panic() {
+        let seeds: [&[u8]; 3] = [
+            b"#EXTM3U\n#EXTINF:1,A - B\na.mp3\n",
+            b"[playlist]\nFile1=a.mp3\nTitle1=T\nNumberOfEntries=1\n",
+            b"<playlist><trackList><track><location>a&amp;b</location><title>&#233;</title></track></trackList></playlist>",
+        ];
+        let specials = b"<>&;#=[]\n\r\xff\xc3%";
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for seed in seeds {
+            for _ in 0..3000 {
+                let mut data = seed.to_vec();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % (data.len() as u64 + 1)) as usize;
+                    match next() % 4 {
+                        0 if at < data.len() => {
+                            data[at] = specials[(next() % specials.len() as u64) as usize]
+                        }
+                        1 => data.truncate(at),
+                        2 => data.insert(
+                            at.min(data.len()),
+                            specials[(next() % specials.len() as u64) as usize],
+                        ),
+                        _ if at < data.len() => data[at] = next() as u8,
+                        _ => {}
+                    }
+                }
+                let _ = parse(&data);
+                if let Ok(text) = std::str::from_utf8(&data) {
+                    let _ = unescape(text);
+                    let _ = percent_decode(text);
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
         assert!(parse(&[0xff, 0xfe, 0x00]).is_err());
+        // A multi-byte character across the tenth byte (where "[playlist]" would end).
+        assert_eq!(detect("[playlisté"), Format::M3u);
+        assert_eq!(parse("[playlisté".as_bytes()).expect("m3u").len(), 1);
         assert!(parse(b"<playlist><track>").is_err());
         assert!(parse(b"<playlist><trackList><track><location>x").is_err());
         assert_eq!(
