@@ -6,6 +6,10 @@
 //! # fn main() -> Result<(), floe_library::LibraryError> {
 //! use floe_library::{Library, PageRequest};
 //! let library = Library::open(std::path::Path::new("/var/lib/floe/library.db"))?;
+//! let summary = library.scan(std::path::Path::new("/srv/music"), &Default::default())?;
+//! println!("{summary}"); // added, changed, removed, unchanged, failed (with reasons), files/s
+//! let found = library.search("beat rev", PageRequest { offset: 0, limit: 20 })?;
+//! println!("{} tracks match", found.tracks.total);
 //! let first = library.tracks(PageRequest { offset: 0, limit: 50 })?;
 //! if let Some(track) = first.items.first() {
 //!     let again = library.track(track.id)?;
@@ -31,9 +35,14 @@
 //! - [`model`]: [`Track`], [`Artist`], [`Album`], [`Playlist`], [`Page`], [`Cover`].
 //! - `catalog`: browsing queries (artists, albums, tracks, covers).
 //! - [`search`]: full-text search (FTS5, prefix indexes) and search-as-you-type suggestions.
-//! - [`scan`]: the incremental scanner; [`tags`]: reading one file with lofty; `watch`: rescans
-//!   on file-system changes.
-//! - [`playlists`]: playlist editing; [`playlist_file`]: `.m3u`/`.pls`/`.xspf` import.
+//! - [`scan`]: the incremental scanner; [`tags`]: reading one file with lofty;
+//!   [`LibraryWatcher`]: a first scan, then rescans on file-system changes (notify, debounced).
+//! - [`playlists`]: playlist editing and import matching; [`playlist_file`]: reading
+//!   `.m3u`/`.pls`/`.xspf`.
+//! - [`users`], [`subsonic_queries`]: accounts and the Subsonic API's queries (the Subsonic
+//!   layer's own files).
+//! - A track's id is stable while its file stays at its path (also when its tags change);
+//!   [`Track::cover_id`] / [`Album::cover_id`] are ids for [`Library::cover`].
 
 mod catalog;
 pub mod error;
