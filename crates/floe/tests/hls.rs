@@ -330,6 +330,11 @@ fn hls_sessions_count_as_listeners_and_the_segmenter_does_not() {
         "one HLS session, no segmenter: {}",
         listeners(&floe)
     );
+    let clients = floe.admin("/admin/listclients?mount=/live.aac").text();
+    assert!(
+        clients.contains("<Listeners>0</Listeners>") && !clients.contains("Floe segmenter"),
+        "the segmenter is not listed: {clients}"
+    );
     let seg = segment_uris(&playlist, ".m4s");
     for ua in ["PlayerOne/1.0", "PlayerTwo/2.0"] {
         let r = floe.get(&format!("/hls/live.aac/{}", seg[0]), &[("User-Agent", ua)]);
