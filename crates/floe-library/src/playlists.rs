@@ -338,7 +338,8 @@ impl Library {
 
     /// Finds the catalog track an imported entry means, trying in order: a Floe stream URL
     /// (`.../tracks/{id}/stream`), the absolute path (or `file://` URL), the path relative to
-    /// the music folder (the longest path suffix that matches), then artist and title
+    /// the music folder (the longest path suffix that matches; a bare file name only when one
+    /// track has it), then artist and title
     /// (case-insensitive; from `artist` + `title`, or a title of the form "Artist - Title").
     pub fn match_entry(&self, entry: &PlaylistEntryMatch) -> Result<Option<i64>> {
         self.read(|conn| match_entry(conn, entry))
@@ -402,19 +403,19 @@ fn match_entry(conn: &Connection, entry: &PlaylistEntryMatch) -> Result<Option<i
             .collect();
         for start in 0..rel.len() {
             let suffix = format!("/{}", rel[start..].join("/"));
-            let found: Option<i64> = conn
-                .query_row(
-                    "SELECT id FROM tracks WHERE substr(path, -length(?1)) = ?1 ORDER BY id LIMIT 1",
-                    [&suffix],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if found.is_some() {
-                return Ok(found);
-            }
-            // A bare file name alone is too weak a match when nothing longer matched.
-            if rel.len() - start <= 1 {
-                break;
+            // Two matches at most: a bare file name must be unique in the catalog to count
+            // (an album folder's "01.mp3" is not); a longer path takes the first match.
+            let found: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT id FROM tracks WHERE substr(path, -length(?1)) = ?1 ORDER BY id LIMIT 2",
+                )?
+                .query_map([&suffix], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let bare_name = start + 1 == rel.len();
+            match found.as_slice() {
+                [id] => return Ok(Some(*id)),
+                [id, _] if !bare_name => return Ok(Some(*id)),
+                _ => {}
             }
         }
     }

@@ -282,8 +282,26 @@ fn playlists_conflicts_edits_and_import_matching() {
         find(m("x.mp3", Some("Myth"), Some("Beach House"))),
         Some(ids[4])
     );
-    // A bare file name alone does not match by name.
+    // A bare file name matches when one track has it, not when several do.
     assert_eq!(find(m("Myth.mp3", None, None)), None);
+    assert_eq!(find(m("01 Myth.mp3", None, None)), Some(ids[4]));
+    let other = library
+        .insert_files(&[(
+            PathBuf::from("/m/Covers/Revolver/01 Taxman.mp3"),
+            1000,
+            SystemTime::now(),
+            info("Taxman", "Cover Band", "Revolver", 1),
+        )])
+        .expect("insert")[0];
+    assert_eq!(find(m("01 Taxman.mp3", None, None)), None);
+    assert_eq!(
+        find(m("Covers/Revolver/01 Taxman.mp3", None, None)),
+        Some(other)
+    );
+    assert_eq!(
+        find(m("The Beatles/Revolver/01 Taxman.mp3", None, None)),
+        Some(ids[2])
+    );
     let (imported, unmatched) = library
         .import_playlist(
             "In",
