@@ -276,6 +276,49 @@ pub fn random_songs(lib: &Library, filter: &RandomFilter) -> Result<Vec<Track>> 
     })
 }
 
+/// A genre with its numbers of tracks and albums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenreEntry {
+    /// The genre as tagged.
+    pub name: String,
+    /// Tracks of this genre.
+    pub song_count: u64,
+    /// Albums with at least one track of this genre.
+    pub album_count: u64,
+}
+
+/// Every genre, by name (case-insensitive).
+pub fn genres(lib: &Library) -> Result<Vec<GenreEntry>> {
+    lib.read(|conn| {
+        Ok(conn
+            .prepare_cached(
+                "SELECT genre, COUNT(*), COUNT(DISTINCT album_id) FROM tracks \
+                 WHERE genre IS NOT NULL AND genre <> '' GROUP BY genre \
+                 ORDER BY genre COLLATE NOCASE",
+            )?
+            .query_map([], |r| {
+                Ok(GenreEntry {
+                    name: r.get(0)?,
+                    song_count: r.get::<_, i64>(1)?.max(0) as u64,
+                    album_count: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    })
+}
+
+/// A page of the tracks of a genre (case-insensitive), by album and track number.
+pub fn songs_by_genre(lib: &Library, genre: &str, count: u32, offset: u32) -> Result<Vec<Track>> {
+    lib.read(|conn| {
+        tracks_where(
+            conn,
+            "JOIN albums al ON al.id = t.album_id WHERE t.genre = ?1 COLLATE NOCASE \
+             ORDER BY al.sort_name, al.id, t.disc_no, t.track_no, t.id LIMIT ?2 OFFSET ?3",
+            params![genre, count, offset],
+        )
+    })
+}
+
 /// Counts and offsets of each part of a search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SearchPage {
@@ -992,6 +1035,18 @@ mod db_tests {
             .iter()
             .all(|t| t.year == Some(2001)));
         assert_eq!(album_artists(&lib).unwrap().len(), 2);
+        let g = genres(&lib).unwrap();
+        assert_eq!(
+            g.iter()
+                .map(|g| (g.name.as_str(), g.song_count, g.album_count))
+                .collect::<Vec<_>>(),
+            [("Jazz", 2, 1), ("Rock", 2, 1)]
+        );
+        let rock = songs_by_genre(&lib, "rock", 10, 1).unwrap();
+        assert_eq!(
+            rock.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
+            ["Noon"]
+        );
         assert_eq!(last_modified(&lib).unwrap(), 200);
         std::fs::remove_dir_all(dir).unwrap();
     }

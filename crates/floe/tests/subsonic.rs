@@ -763,6 +763,33 @@ fn browsing_search_and_album_lists() {
         70
     );
 
+    // Genres with their counts (the name is the element's text, "value" in JSON).
+    let genres = ok_call(&f, "getGenres", &alice())["genres"]["genre"].clone();
+    assert_eq!(
+        genres,
+        serde_json::json!([
+            {"value": "Jazz", "songCount": 2, "albumCount": 1},
+            {"value": "Rock", "songCount": 2, "albumCount": 1}
+        ])
+    );
+    let xml = f
+        .floe
+        .get(&format!("/rest/getGenres?{}", alice()), &[])
+        .text();
+    assert!(
+        xml.contains("<genre songCount=\"2\" albumCount=\"1\">Jazz</genre>"),
+        "{xml}"
+    );
+    let by_genre = ok_call(
+        &f,
+        "getSongsByGenre",
+        &format!("{}&genre=rock&count=1&offset=1", alice()),
+    );
+    assert_eq!(
+        names(&by_genre["songsByGenre"]["song"], "title"),
+        ["Noon Tune"]
+    );
+
     // getRandomSongs with filters.
     let random = |q: &str| {
         ok_call(&f, "getRandomSongs", &format!("{}&{q}", alice()))["randomSongs"]["song"].clone()

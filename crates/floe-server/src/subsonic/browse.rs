@@ -390,6 +390,41 @@ pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicEr
     )))
 }
 
+/// `getGenres`: every genre with its song and album counts.
+pub fn get_genres(_call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let genres = q::genres(lib)?;
+    Ok(Element::fragment().child(
+        Element::new("genres").list(
+            "genre",
+            genres
+                .iter()
+                .map(|g| {
+                    Element::new("genre")
+                        .attr("songCount", g.song_count)
+                        .attr("albumCount", g.album_count)
+                        .text(&g.name)
+                })
+                .collect(),
+        ),
+    ))
+}
+
+/// `getSongsByGenre`: `genre`, `count` (default 10), `offset`.
+pub fn get_songs_by_genre(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
+    let genre = call.params.require("genre")?;
+    let songs = q::songs_by_genre(
+        lib,
+        genre,
+        count(call, "count", 10)?,
+        offset(call, "offset")?,
+    )?;
+    Ok(Element::fragment().child(Element::new("songsByGenre").list(
+        "song",
+        songs.iter().map(|e| song_element(e, &stars)).collect(),
+    )))
+}
+
 /// `getRandomSongs`.
 pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let stars = Stars::of(lib, call.user.id)?;

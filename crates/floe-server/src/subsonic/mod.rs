@@ -258,6 +258,8 @@ fn method_fn(name: &str) -> Option<MethodFn> {
         "search3" => browse::search3,
         "getAlbumList2" => browse::get_album_list2,
         "getRandomSongs" => browse::get_random_songs,
+        "getGenres" => browse::get_genres,
+        "getSongsByGenre" => browse::get_songs_by_genre,
         "star" => browse::star,
         "unstar" => browse::unstar,
         "getStarred2" => browse::get_starred2,

@@ -113,6 +113,7 @@ pub struct Element {
     name: &'static str,
     attrs: Vec<(&'static str, Value)>,
     children: Vec<Node>,
+    text: Option<String>,
 }
 
 impl Element {
@@ -122,6 +123,7 @@ impl Element {
             name,
             attrs: Vec::new(),
             children: Vec::new(),
+            text: None,
         }
     }
 
@@ -143,6 +145,12 @@ impl Element {
             Some(v) => self.attr(name, v),
             None => self,
         }
+    }
+
+    /// Sets the element's text (`<genre …>Rock</genre>`; `"value"` in JSON).
+    pub fn text(mut self, text: impl Into<String>) -> Element {
+        self.text = Some(text.into());
+        self
     }
 
     /// Adds one nested element.
@@ -188,11 +196,14 @@ impl Element {
     }
 
     fn write_rest(&self, out: &mut String) {
-        if self.children.is_empty() {
+        if self.children.is_empty() && self.text.is_none() {
             out.push_str("/>");
             return;
         }
         out.push('>');
+        if let Some(text) = &self.text {
+            out.push_str(&escape(text));
+        }
         for node in &self.children {
             match node {
                 Node::One(e) => e.write_xml(out),
@@ -212,6 +223,9 @@ impl Element {
     fn json_into(&self, map: &mut Map<String, Json>) {
         for (name, value) in &self.attrs {
             map.insert((*name).to_string(), value.json());
+        }
+        if let Some(text) = &self.text {
+            map.insert("value".to_string(), Json::String(text.clone()));
         }
         for node in &self.children {
             match node {
@@ -399,6 +413,26 @@ mod tests {
         assert_eq!(
             inner["subsonic-response"]["x"],
             serde_json::json!({"versions": [1], "e": []})
+        );
+    }
+
+    #[test]
+    fn element_text_is_content_in_xml_and_value_in_json() {
+        let content = Element::fragment().child(Element::new("genres").list(
+            "genre",
+            vec![Element::new("g").attr("songCount", 2u32).text("R&B")],
+        ));
+        let xml = ok(content.clone(), &Format::Xml);
+        assert!(
+            xml.ends_with(
+                "<genres><genre songCount=\"2\">R&amp;B</genre></genres></subsonic-response>"
+            ),
+            "{xml}"
+        );
+        let json: Json = serde_json::from_str(&ok(content, &Format::Json)).unwrap();
+        assert_eq!(
+            json["subsonic-response"]["genres"]["genre"],
+            serde_json::json!([{"songCount": 2, "value": "R&B"}])
         );
     }
 
