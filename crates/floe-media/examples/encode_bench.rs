@@ -10,6 +10,10 @@
 //! of its bitrate: what Floe's encoders use) into a pipe this program counts; ffmpeg's time
 //! includes its start-up and reading the WAV. Prints × real time and kbit/s for both and the
 //! ratio of speeds, plus how busy the machine was.
+//!
+//! Times are CPU time (user + system, from `/proc/self/stat`: this process's own, and its
+//! waited-for children's for ffmpeg), not wall-clock time: on a machine shared with other
+//! work, time spent waiting for a core is not counted against either side.
 
 use std::process::Command;
 use std::time::Instant;
@@ -44,12 +48,32 @@ fn cpu_ticks() -> Option<(u64, u64)> {
     Some((v.iter().sum(), idle))
 }
 
+/// Clock ticks per second of `/proc/self/stat` (USER_HZ, 100 on Linux).
+const TICKS: f64 = 100.0;
+
+/// CPU seconds (user + system) of this process, and of its children that were waited for.
+fn cpu_secs() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .take(15)
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // utime, stime, cutime, cstime are fields 14 to 17 of the line, 12 to 15 after the name.
+    Some((
+        (f.get(11)? + f.get(12)?) / TICKS,
+        (f.get(13)? + f.get(14)?) / TICKS,
+    ))
+}
+
 fn floe_encode(config: EncoderConfig, pcm: &AudioBlock) -> Option<(f64, usize)> {
     let mut best = f64::MAX;
     let mut bytes = 0;
     for _ in 0..2 {
         let mut enc = new_encoder(config).ok()?;
-        let start = Instant::now();
+        let (start, _) = cpu_secs()?;
         bytes = 0;
         for chunk in pcm.samples.chunks(4096 * 2) {
             let block = AudioBlock::new(RATE, 2, chunk.to_vec());
@@ -66,9 +90,9 @@ fn floe_encode(config: EncoderConfig, pcm: &AudioBlock) -> Option<(f64, usize)> 
             .iter()
             .map(|p| p.data.len())
             .sum::<usize>();
-        best = best.min(start.elapsed().as_secs_f64());
+        best = best.min(cpu_secs()?.0 - start);
     }
-    Some((best, bytes))
+    Some((best.max(1.0 / TICKS), bytes))
 }
 
 /// ffmpeg's best time of 2 runs, and the bytes it wrote.
@@ -76,7 +100,7 @@ fn ffmpeg_encode(wav: &std::path::Path, args: &[&str]) -> Option<(f64, usize)> {
     let mut best = f64::MAX;
     let mut bytes = 0;
     for _ in 0..2 {
-        let start = Instant::now();
+        let (_, start) = cpu_secs()?;
         let out = Command::new("ffmpeg")
             .args(["-nostdin", "-v", "error", "-threads", "1", "-i"])
             .arg(wav)
@@ -88,10 +112,10 @@ fn ffmpeg_encode(wav: &std::path::Path, args: &[&str]) -> Option<(f64, usize)> {
         if !out.status.success() {
             return None;
         }
-        best = best.min(start.elapsed().as_secs_f64());
+        best = best.min(cpu_secs()?.1 - start);
         bytes = out.stdout.len();
     }
-    Some((best, bytes))
+    Some((best.max(1.0 / TICKS), bytes))
 }
 
 fn main() {
@@ -242,6 +266,6 @@ fn main() {
         );
     }
     println!("n/a: codec not built (AAC needs --features fdk-aac) or not in this ffmpeg (Debian's has no libfdk_aac).");
-    println!("ffmpeg times include process start-up and WAV reading; best of 2 runs each.");
+    println!("CPU time, best of 2 runs each; ffmpeg's includes its start-up and WAV reading.");
     let _ = std::fs::remove_file(&wav);
 }
