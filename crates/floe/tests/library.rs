@@ -155,6 +155,20 @@ fn scan_reads_every_format_with_tags_durations_and_art() {
     }
     let (tracks, albums, artists) = library.counts().expect("counts");
     assert_eq!((tracks, albums, artists), (7, 3, 3));
+
+    // A folder that is not there is an error of the command, naming it; the catalog stays.
+    let missing = dir.join("no-such-folder");
+    let out = Command::new(env!("CARGO_BIN_EXE_floe"))
+        .arg("scan")
+        .arg(&missing)
+        .arg("--database")
+        .arg(&db)
+        .output()
+        .expect("run floe scan");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert_eq!(library.counts().expect("counts").0, 7);
 }
 
 /// Sets a file's modification time (to put back the time a rewrite changed).
