@@ -365,7 +365,12 @@ impl ListenerSession {
 impl Drop for ListenerSession {
     fn drop(&mut self) {
         self.mount.detach(self.handle.id);
-        self.engine.listener_left(&self.mount);
+        if self.handle.is_internal() {
+            // Not in the engine's listener count (see `Engine::add_internal_listener`).
+            self.engine.forget_if_idle(&self.mount);
+        } else {
+            self.engine.listener_left(&self.mount);
+        }
     }
 }
 

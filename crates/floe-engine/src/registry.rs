@@ -231,7 +231,12 @@ impl Engine {
                 .ok_or(ListenError::NotFound)?
         };
         if let Some(max) = requested.policy.max_listeners {
-            if requested.counters.listeners.load(Ordering::Relaxed) >= max {
+            let c = &requested.counters;
+            let clients = c
+                .listeners
+                .load(Ordering::Relaxed)
+                .saturating_sub(c.internal_listeners.load(Ordering::Relaxed));
+            if clients >= max {
                 return Err(ListenError::MountFull);
             }
         }
@@ -245,6 +250,33 @@ impl Engine {
             .fetch_add(1, Ordering::Relaxed);
         let id = self.next_listener.fetch_add(1, Ordering::Relaxed);
         let handle = Arc::new(new_handle(id, &info));
+        Ok(ListenerSession::new(
+            self.clone(),
+            handle,
+            serving,
+            path.to_string(),
+            info.icy,
+        ))
+    }
+
+    /// A listener session for one of Floe's own readers (the HLS segmenter): marked internal
+    /// before it attaches, outside the listener limits and the engine's listener count (it is
+    /// not a client). The caller counts it in the mount's `internal_listeners`.
+    pub fn add_internal_listener(
+        self: &Arc<Self>,
+        path: &str,
+        info: ListenerInfo,
+    ) -> Result<ListenerSession, ListenError> {
+        let requested = self.mount(path).ok_or(ListenError::NotFound)?;
+        let serving = if requested.is_ready() {
+            requested
+        } else {
+            self.live_fallback(&requested)
+                .ok_or(ListenError::NotFound)?
+        };
+        let id = self.next_listener.fetch_add(1, Ordering::Relaxed);
+        let handle = Arc::new(new_handle(id, &info));
+        handle.set_internal();
         Ok(ListenerSession::new(
             self.clone(),
             handle,

@@ -370,3 +370,45 @@ fn moving_to_a_mount_without_a_title_clears_the_old_one() {
         "no empty title block after the move: {bytes:?}"
     );
 }
+
+#[test]
+fn internal_listeners_are_outside_limits_lists_and_counts() {
+    let mut s = settings(MountSettings {
+        max_listeners: Some(1),
+        ..Default::default()
+    });
+    s.max_listeners = 1;
+    let engine = Engine::new(s);
+    let mut src = engine.open_source("/a", info("audio/mpeg")).unwrap();
+    src.push_units([sync(1, 100)]);
+    let reader = engine
+        .add_internal_listener(
+            "/a",
+            ListenerInfo {
+                ip: "127.0.0.1".into(),
+                user_agent: Some("Floe segmenter".into()),
+                icy: false,
+            },
+        )
+        .expect("internal");
+    let mount = engine.mount("/a").expect("mount");
+    mount
+        .counters
+        .internal_listeners
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    assert!(mount.listeners().is_empty());
+    assert_eq!(engine.listener_count(), 0);
+    // The one client slot of the mount and of the engine is still free.
+    let client = listener(&engine, "/a", false);
+    assert_eq!(mount.listeners().len(), 1);
+    assert_eq!(engine.listener_count(), 1);
+    assert_eq!(mount.snapshot().listeners, 1);
+    drop(reader);
+    mount
+        .counters
+        .internal_listeners
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(engine.listener_count(), 1);
+    drop(client);
+    assert_eq!(engine.listener_count(), 0);
+}

@@ -408,7 +408,7 @@ async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll:
         user_agent: Some("Floe segmenter".into()),
         icy: false,
     };
-    let mut session = match engine.add_listener(&mount.path, info) {
+    let mut session = match engine.add_internal_listener(&mount.path, info) {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(mount = %mount.path, error = %e, "segmenter cannot listen");
@@ -416,7 +416,6 @@ async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll:
             return;
         }
     };
-    session.handle().set_internal();
     tracing::debug!(mount = %mount.path, "segmenter started");
     let mut serving = session.mount().clone();
     if !Arc::ptr_eq(&serving, &mount) {
