@@ -147,10 +147,12 @@ fn shared_music() -> PathBuf {
 }
 
 fn config_text(music: &Path, db: &Path) -> String {
+    let access = db.with_file_name("access.log");
     format!(
-        "[library]\npath = \"{}\"\ndatabase = \"{}\"\nwatch = false\n",
+        "[library]\npath = \"{}\"\ndatabase = \"{}\"\nwatch = false\n[logging]\naccess_log = \"{}\"\n",
         music.display(),
-        db.display()
+        db.display(),
+        access.display()
     )
 }
 
@@ -329,6 +331,25 @@ fn authentication_mechanisms_and_error_codes() {
         70
     );
     assert_eq!(error_code(&f, "getNothing", &alice()), 70);
+    // The access log names the Subsonic user and never holds a password, token or key.
+    let log_path = f.dir.join("access.log");
+    assert!(
+        common::eventually(std::time::Duration::from_secs(5), || {
+            std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("/rest/ping.view?"))
+        }),
+        "no access log"
+    );
+    let log = std::fs::read_to_string(&log_path).expect("access log");
+    assert!(log.contains(" - alice ["), "{log}");
+    assert!(
+        !log.contains(PASSWORD) && !log.contains(&f.api_key),
+        "{log}"
+    );
+    assert!(!log.contains(&token(PASSWORD, "c19b2d")), "{log}");
+    assert!(
+        log.contains("p=*") && log.contains("t=*") && log.contains("apiKey=*"),
+        "{log}"
+    );
     // A form POST (OpenSubsonic formPost) authenticates from the body.
     let r = post_form(&f.floe, "/rest/ping.view", &format!("f=json&{}", alice()));
     assert_eq!(r.json()["subsonic-response"]["status"], "ok", "{r:?}");

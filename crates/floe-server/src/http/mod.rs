@@ -223,7 +223,8 @@ impl Logged {
             user_agent: header_string(headers, header::USER_AGENT),
             user: header_string(headers, header::AUTHORIZATION)
                 .and_then(|a| floe_proto::auth::parse_basic(&a))
-                .map(|(user, _)| user),
+                .map(|(user, _)| user)
+                .or_else(|| subsonic_user(req.uri())),
         }
     }
 }
@@ -270,6 +271,16 @@ fn response_length(response: &Response) -> u64 {
         .and_then(|v| v.parse().ok())
         .or_else(|| response.body().size_hint().exact())
         .unwrap_or(0)
+}
+
+/// The user a Subsonic request names in its query (`u`), for the access log's user field.
+fn subsonic_user(uri: &axum::http::Uri) -> Option<String> {
+    if !uri.path().starts_with("/rest/") {
+        return None;
+    }
+    crate::subsonic::params::Params::from_query(uri.query()?)
+        .get("u")
+        .map(str::to_string)
 }
 
 /// The request target with password parameters (`pass=`, SHOUTcast's admin.cgi; the Subsonic
