@@ -95,6 +95,8 @@ pub struct ScanSummary {
     pub changed: u64,
     /// Tracks whose file is gone.
     pub removed: u64,
+    /// Tracks whose file moved (same name, size and time at a new path): id kept, not read.
+    pub moved: u64,
     /// Files not read because their size and modification time are as at the last scan.
     pub unchanged: u64,
     /// Files opened and read in this scan.
@@ -131,12 +133,13 @@ impl fmt::Display for ScanSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "scanned {} files in {}: {} added, {} changed, {} removed, {} unchanged, {} failed",
+            "scanned {} files in {}: {} added, {} changed, {} removed, {} moved, {} unchanged, {} failed",
             self.files,
             self.root.display(),
             self.added,
             self.changed,
             self.removed,
+            self.moved,
             self.unchanged,
             self.failed.len()
         )?;
@@ -286,10 +289,38 @@ impl Library {
             }
             to_read.push(file);
         }
+        // Moves: a new path with the file name, size and modification time of a vanished
+        // track is that track moved (renames keep times); it keeps its id and is not read.
+        let file_name = |p: &Path| p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut vanished: HashMap<(std::ffi::OsString, u64, i64), Vec<(i64, bool)>> =
+            HashMap::new();
+        for (path, k) in known.iter().filter(|(p, _)| !seen.contains(*p)) {
+            vanished
+                .entry((file_name(path), k.size, k.mtime_ns))
+                .or_default()
+                .push((k.id, k.cover_embedded));
+        }
+        let mut moves = Vec::new();
+        to_read.retain(|file| {
+            if known.contains_key(&file.path) {
+                return true;
+            }
+            let key = (file_name(&file.path), file.size, file.mtime_ns);
+            match vanished.get_mut(&key).and_then(|ids| ids.pop()) {
+                Some((id, embedded)) => {
+                    let art = file.path.parent().and_then(|d| folder_art.get(d)).cloned();
+                    moves.push((id, file.path.clone(), embedded, art));
+                    false
+                }
+                None => true,
+            }
+        });
+        let moved: HashSet<i64> = moves.iter().map(|(id, ..)| *id).collect();
         let removed: Vec<i64> = known
             .iter()
             .filter(|(p, _)| !seen.contains(*p))
             .map(|(_, k)| k.id)
+            .filter(|id| !moved.contains(id))
             .collect();
         let gone_failures: Vec<&PathBuf> = known_failures
             .keys()
@@ -302,6 +333,22 @@ impl Library {
             let tx = conn.transaction()?;
             for id in &removed {
                 delete_track(&tx, *id)?;
+            }
+            for (id, path, embedded, art) in &moves {
+                tx.execute(
+                    "UPDATE tracks SET path = ?2 WHERE id = ?1",
+                    params![id, path_str(path)],
+                )?;
+                if !embedded {
+                    let cover = match art {
+                        Some(art) => Some(folder_cover_id(&tx, art)?),
+                        None => None,
+                    };
+                    tx.execute(
+                        "UPDATE tracks SET cover_id = ?2 WHERE id = ?1",
+                        params![id, cover],
+                    )?;
+                }
             }
             for path in gone_failures {
                 tx.execute(
@@ -324,6 +371,7 @@ impl Library {
             tx.commit()?;
         }
         summary.removed = removed.len() as u64;
+        summary.moved = moves.len() as u64;
 
         // 4. Read new and changed files on worker threads, write them in batches.
         let total = to_read.len() as u64;

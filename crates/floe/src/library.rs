@@ -260,6 +260,7 @@ pub fn start(
                 added = summary.added,
                 changed = summary.changed,
                 removed = summary.removed,
+                moved = summary.moved,
                 unchanged = summary.unchanged,
                 failed = summary.failed.len(),
                 "library scan: {}",
@@ -278,5 +279,8 @@ pub fn start(
     })
     .map_err(|e| format!("library: {e}"))?;
     tracing::info!(folder = %root.display(), database = %database.display(), "music library");
-    Ok(Some(RunningLibrary { library, _watcher: watcher }))
+    Ok(Some(RunningLibrary {
+        library,
+        _watcher: watcher,
+    }))
 }

@@ -269,6 +269,22 @@ fn rescans_read_only_new_and_changed_files() {
     assert!(ogg.has_cover);
     let (tracks, albums, artists) = library.counts().expect("counts");
     assert_eq!((tracks, albums, artists), (6, 3, 3));
+
+    // A moved file (rename: same name, size and time) keeps its id and is not read.
+    let m4a = fx.path(TRACKS[3].rel);
+    let m4a_id = find(&library, &std::fs::canonicalize(&m4a).expect("c"))
+        .expect("m4a")
+        .id;
+    let deluxe = fx.path("Beta/Two (Deluxe)");
+    std::fs::create_dir_all(&deluxe).expect("mkdir");
+    let moved_to = deluxe.join("02 Fourth Song.m4a");
+    std::fs::rename(&m4a, &moved_to).expect("move");
+    let out = scan(&fx.root, &db);
+    assert_eq!(counts(&out), (0, 0, 0, 5, 1, 0), "{out}");
+    assert!(out.contains(" 1 moved,"), "{out}");
+    let moved = find(&library, &std::fs::canonicalize(&moved_to).expect("c")).expect("moved");
+    assert_eq!((moved.id, moved.title.as_str()), (m4a_id, "Fourth Song"));
+    assert_eq!(library.counts().expect("counts").0, 6);
 }
 
 fn get_json(floe: &Floe, path: &str) -> Value {
