@@ -661,6 +661,24 @@ fn browsing_search_and_album_lists() {
     assert_eq!(names(&page["album"], "name"), ["Second Wind"]);
     assert_eq!(page["artist"].as_array().expect("artists").len(), 0);
 
+    // The folder-view twins: search2 and getAlbumList answer albums as directories.
+    let found2 =
+        ok_call(&f, "search2", &format!("{}&query=beta", alice()))["searchResult2"].clone();
+    assert_eq!(names(&found2["artist"], "name"), ["The Beta"]);
+    assert_eq!(names(&found2["album"], "title"), ["Second Wind"]);
+    assert_eq!(found2["album"][0]["isDir"], true);
+    assert_eq!(found2["song"].as_array().expect("songs").len(), 2);
+    let list1 = ok_call(
+        &f,
+        "getAlbumList",
+        &format!("{}&type=alphabeticalByName", alice()),
+    );
+    assert_eq!(
+        names(&list1["albumList"]["album"], "title"),
+        ["First Light", "Second Wind"]
+    );
+    assert_eq!(list1["albumList"]["album"][0]["parent"], alpha["id"]);
+
     // getAlbumList2 kinds.
     let list = |q: &str| {
         names(

@@ -71,6 +71,23 @@ pub fn album_element(a: &AlbumEntry, stars: &Stars) -> Element {
         .attr_opt("starred", stars.at(StarKind::Album, a.id))
 }
 
+/// An album as a `Child` directory (the folder view, `getAlbumList`, `search2`).
+pub fn album_child(a: &AlbumEntry, stars: &Stars) -> Element {
+    Element::new("child")
+        .attr("id", Id::Album(a.id).text())
+        .attr("parent", Id::Artist(a.artist_id).text())
+        .attr("isDir", true)
+        .attr("title", &a.name)
+        .attr("album", &a.name)
+        .attr("artist", &a.artist)
+        .attr_opt("year", a.year)
+        .attr_opt("genre", a.genre.as_deref())
+        .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
+        .attr("playCount", a.play_count)
+        .attr("created", iso(a.created))
+        .attr_opt("starred", stars.at(StarKind::Album, a.id))
+}
+
 /// The path a client is shown for a track: `Album Artist/Album/file name` (the server's own
 /// folders stay private).
 pub fn display_path(t: &Track) -> String {
@@ -205,22 +222,7 @@ pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, Subson
                 .attr("name", &artist.name)
                 .list(
                     "child",
-                    albums
-                        .iter()
-                        .map(|a| {
-                            Element::new("child")
-                                .attr("id", Id::Album(a.id).text())
-                                .attr("parent", text)
-                                .attr("isDir", true)
-                                .attr("title", &a.name)
-                                .attr("album", &a.name)
-                                .attr("artist", &a.artist)
-                                .attr_opt("year", a.year)
-                                .attr_opt("genre", a.genre.as_deref())
-                                .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
-                                .attr("created", iso(a.created))
-                        })
-                        .collect(),
+                    albums.iter().map(|a| album_child(a, &stars)).collect(),
                 )
         }
         Some(Id::Album(id)) => {
@@ -305,10 +307,9 @@ fn offset(call: &Call, name: &'static str) -> Result<u32, SubsonicError> {
     Ok(call.params.number::<u32>(name)?.unwrap_or(0))
 }
 
-/// `search3`: artists, albums and songs matching `query` (every word as a prefix of a word of
-/// the name); an empty query (`""`, as some clients send to list everything) matches all.
-pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
-    let stars = Stars::of(lib, call.user.id)?;
+/// What `query` and the counts and offsets per kind find: every word as a prefix of a word of
+/// the name; an empty query (`""`, as some clients send to list everything) matches all.
+fn search_found(call: &Call, lib: &Library) -> Result<q::SearchResult, SubsonicError> {
     if !call.params.has("query") {
         return Err(SubsonicError::MissingParameter("query"));
     }
@@ -321,7 +322,13 @@ pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
         song_count: count(call, "songCount", 20)?,
         song_offset: offset(call, "songOffset")?,
     };
-    let found = q::search(lib, query, &page)?;
+    Ok(q::search(lib, query, &page)?)
+}
+
+/// `search3`: artists, albums and songs (ID3 forms).
+pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let found = search_found(call, lib)?;
+    let stars = Stars::of(lib, call.user.id)?;
     Ok(Element::fragment().child(
         Element::new("searchResult3")
             .list(
@@ -351,9 +358,46 @@ pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     ))
 }
 
-/// `getAlbumList2`.
-pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+/// `search2`: the same search, albums as directories (`Child`), artists as index entries.
+pub fn search2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let found = search_found(call, lib)?;
     let stars = Stars::of(lib, call.user.id)?;
+    Ok(Element::fragment().child(
+        Element::new("searchResult2")
+            .list(
+                "artist",
+                found
+                    .artists
+                    .iter()
+                    .map(|a| {
+                        Element::new("artist")
+                            .attr("id", Id::Artist(a.id).text())
+                            .attr("name", &a.name)
+                            .attr_opt("starred", stars.at(StarKind::Artist, a.id))
+                    })
+                    .collect(),
+            )
+            .list(
+                "album",
+                found
+                    .albums
+                    .iter()
+                    .map(|e| album_child(e, &stars))
+                    .collect(),
+            )
+            .list(
+                "song",
+                found
+                    .songs
+                    .iter()
+                    .map(|e| song_element(e, &stars))
+                    .collect(),
+            ),
+    ))
+}
+
+/// The page of albums `type`, `size`, `offset` (and `fromYear`/`toYear`, `genre`) ask for.
+fn album_list_page(call: &Call, lib: &Library) -> Result<Vec<AlbumEntry>, SubsonicError> {
     let kind = call.params.require("type")?;
     let size = count(call, "size", 10)?;
     let offset = offset(call, "offset")?;
@@ -383,10 +427,26 @@ pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicEr
             })
         }
     };
-    let albums = q::album_list(lib, &kind, call.user.id, size, offset)?;
+    Ok(q::album_list(lib, &kind, call.user.id, size, offset)?)
+}
+
+/// `getAlbumList2`: albums as `AlbumID3`.
+pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let albums = album_list_page(call, lib)?;
+    let stars = Stars::of(lib, call.user.id)?;
     Ok(Element::fragment().child(Element::new("albumList2").list(
         "album",
         albums.iter().map(|e| album_element(e, &stars)).collect(),
+    )))
+}
+
+/// `getAlbumList`: the same albums as directories (`Child`), for clients of the folder view.
+pub fn get_album_list(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let albums = album_list_page(call, lib)?;
+    let stars = Stars::of(lib, call.user.id)?;
+    Ok(Element::fragment().child(Element::new("albumList").list(
+        "album",
+        albums.iter().map(|e| album_child(e, &stars)).collect(),
     )))
 }
 
