@@ -46,11 +46,7 @@ fn adts_frame(index: u64) -> Vec<u8> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize, default: u64| {
-        args.get(i)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(default)
-    };
+    let arg = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let seconds = arg(0, 20);
     let part_ms = arg(1, 333);
     let poll_ms = arg(2, 20);
@@ -104,11 +100,21 @@ fn main() {
     println!(
         "LL-HLS ingest → part latency, AAC 48 kHz (21.3 ms frames), part target {part_ms} ms, poll {poll_ms} ms, {seconds} s"
     );
-    println!("{:<34} {:>7} {:>7} {:>7} {:>7} {:>7}", "", "frames", "p50 ms", "p90 ms", "p99 ms", "max ms");
-    for (name, v) in [("every frame → its part", all), ("last frame of a part → the part", last)] {
+    println!(
+        "{:<34} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "", "frames", "p50 ms", "p90 ms", "p99 ms", "max ms"
+    );
+    for (name, v) in [
+        ("every frame → its part", all),
+        ("last frame of a part → the part", last),
+    ] {
         let mut v = v;
         v.sort_by(f64::total_cmp);
-        let q = |p: f64| v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+        let q = |p: f64| {
+            v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
         println!(
             "{:<34} {:>7} {:>7.1} {:>7.1} {:>7.1} {:>7.1}",
             name,
@@ -133,18 +139,25 @@ fn push_source(addr: SocketAddr, seconds: u64, sent: &Mutex<HashMap<u64, Instant
     .expect("send head");
     let mut head = [0u8; 512];
     let n = s.read(&mut head).expect("read head");
-    assert!(head[..n].starts_with(b"HTTP/1.1 200") || head[..n].starts_with(b"HTTP/1.0 200"), "source refused: {}", String::from_utf8_lossy(&head[..n]));
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 200") || head[..n].starts_with(b"HTTP/1.0 200"),
+        "source refused: {}",
+        String::from_utf8_lossy(&head[..n])
+    );
     let start = Instant::now();
     let frames = seconds * u64::from(RATE) / u64::from(FRAME_SAMPLES);
     for i in 0..frames {
-        let due = start + Duration::from_micros(i * 1_000_000 * u64::from(FRAME_SAMPLES) / u64::from(RATE));
+        let due = start
+            + Duration::from_micros(i * 1_000_000 * u64::from(FRAME_SAMPLES) / u64::from(RATE));
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
         if s.write_all(&adts_frame(i)).is_err() {
             return;
         }
-        sent.lock().unwrap_or_else(|e| e.into_inner()).insert(i, Instant::now());
+        sent.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(i, Instant::now());
     }
 }
 
@@ -172,7 +185,12 @@ fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
         return (0, Vec::new());
     };
     s.set_read_timeout(Some(Duration::from_secs(15))).ok();
-    if write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").is_err() {
+    if write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
         return (0, Vec::new());
     }
     let mut raw = Vec::new();
@@ -180,7 +198,10 @@ fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
     let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
         return (0, Vec::new());
     };
-    let status = std::str::from_utf8(&raw[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = std::str::from_utf8(&raw[9..12])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, raw[end + 4..].to_vec())
 }
 
@@ -206,7 +227,11 @@ fn frame_indices(part: &[u8]) -> Vec<u64> {
 
 /// Plays the mount as an LL-HLS client for `seconds`; returns latencies (ms) of every frame
 /// and of each part's last frame.
-fn play(addr: SocketAddr, seconds: u64, sent: &Mutex<HashMap<u64, Instant>>) -> (Vec<f64>, Vec<f64>) {
+fn play(
+    addr: SocketAddr,
+    seconds: u64,
+    sent: &Mutex<HashMap<u64, Instant>>,
+) -> (Vec<f64>, Vec<f64>) {
     let path = format!("/hls{MOUNT}/index.m3u8");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut hint = loop {
