@@ -2,6 +2,7 @@
 //
 //   node player.mjs --base http://127.0.0.1:8000 --transports hls,ws [--mounts /a,/b]
 //        [--mounts-hls /a]   (the mounts one transport plays, instead of --mounts)
+//        [--auto-expect /a=hls,/b=plain]   (what the "auto" transport must choose)
 //        [--seconds 10] [--tones /a=440,/b=880] [--artifacts DIR] [--chromium /usr/bin/chromium]
 //
 // One browser; one page per transport, all at once. Each page loads the player at `base`,
@@ -19,10 +20,11 @@ import { join } from "node:path";
 const FIELDS = {
   hls: "hls_url", dash: "dash_url", plain: "stream_url", wav: "wav_url",
   ws: "ws_url", sse: "sse_url", "ws-opus": "ws_url", "sse-opus": "sse_url",
+  auto: "stream_url",
 };
 
 function parseArgs(argv) {
-  const opts = { seconds: 10, artifacts: "test-artifacts", chromium: "/usr/bin/chromium", tones: {}, mounts: null, mountsFor: {} };
+  const opts = { seconds: 10, artifacts: "test-artifacts", chromium: "/usr/bin/chromium", tones: {}, mounts: null, mountsFor: {}, autoExpect: {} };
   for (let i = 2; i < argv.length; i += 2) {
     const [key, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error("missing value for " + key);
@@ -39,6 +41,12 @@ function parseArgs(argv) {
         break;
       case "--artifacts": opts.artifacts = value; break;
       case "--chromium": opts.chromium = value; break;
+      case "--auto-expect": // /a=hls,/b=plain: what "auto" must choose for a mount
+        for (const pair of value.split(",").filter(Boolean)) {
+          const [mount, t] = pair.split("=");
+          opts.autoExpect[mount] = t;
+        }
+        break;
       default:
         // --mounts-hls /a,/b: the mounts one transport plays (instead of --mounts).
         if (key.startsWith("--mounts-") && FIELDS[key.slice(9)]) {
@@ -121,7 +129,10 @@ async function playOne(page, opts, transport, mount) {
       result.errors.push("the analyser did not see the " + tone + " Hz tone: " + result.frequencies.join(" "));
     }
   }
-  if (result.active !== transport) result.errors.push("the player chose " + result.active + ", not " + transport);
+  const expected = transport === "auto" ? opts.autoExpect[mount] : transport;
+  if (expected && result.active !== expected) {
+    result.errors.push("the player chose " + result.active + ", not " + expected);
+  }
   result.ok = result.errors.length === 0;
   return result;
 }

@@ -1,10 +1,10 @@
 //! The web player in a real browser: headless Chromium (Debian's `chromium`, driven by
-//! Playwright from `web-tests/`) plays live mounts over every transport Floe offers, HLS
+//! Playwright from `web-tests/`) plays live mounts over every transport Floe offers: HLS
 //! (hls.js over MSE), DASH (dash.js), the plain stream, endless WAV, WebSocket and Server-Sent
-//! Events (PCM, and Opus decoded by WebCodecs), and for each checks that `currentTime`
-//! advances every second for 10 s with no error and that the page's analyser hears the
-//! source's tone. Screenshots of the player go to
-//! `target/test-artifacts/player-<transport>.png`.
+//! Events (PCM, and Opus decoded by WebCodecs), and "auto" (hls.js for AAC and Opus, the plain
+//! stream for MP3). For each it checks that `currentTime` advances every second for 10 s with
+//! no error and that the page's analyser hears the source's tone. Screenshots of the player go
+//! to `target/test-artifacts/player-<transport>.png`.
 //!
 //! Needs ffmpeg, chromium, node and `npm ci` in `web-tests/` (`.ci/run` installs them all).
 
@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every transport of the player, all played at once (one page each) in one browser.
-const TRANSPORTS: &str = "hls,dash,plain,wav,ws,sse,ws-opus,sse-opus";
+const TRANSPORTS: &str = "auto,hls,dash,plain,wav,ws,sse,ws-opus,sse-opus";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The whole browser run ends by this time, whatever happens.
 const RUN_LIMIT: Duration = Duration::from_secs(240);
@@ -81,6 +81,11 @@ fn run_player(
     for (transport, list) in mounts_for {
         cmd.arg(format!("--mounts-{transport}")).arg(list.join(","));
     }
+    // "auto" takes hls.js where Chromium's MSE plays the segments' codec, else the stream.
+    cmd.args([
+        "--auto-expect",
+        "/tone.aac=hls,/tone.opus=hls,/tone.mp3=plain",
+    ]);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

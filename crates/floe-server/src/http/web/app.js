@@ -9,8 +9,8 @@
 //   ws    PCM over WebSocket (`ws_url`), scheduled with Web Audio
 //   sse   PCM over Server-Sent Events (`sse_url`), scheduled with Web Audio
 //   ws-opus, sse-opus  the same with Opus packets (`?codec=opus`), decoded by WebCodecs
-// "auto" picks hls.js when the mount has HLS and the browser has MSE, else native HLS (Safari
-// on iOS, which has no MSE), else the plain stream. hls.js comes first even where the browser
+// "auto" picks hls.js when the mount has HLS and the browser's MSE takes its codec, else native
+// HLS (Safari on iOS, which has no MSE), else the plain stream. hls.js comes first even where the browser
 // plays HLS natively (Chromium does): it is the tested path, and it reports the program date
 // time of the playing position, which the latency figure needs.
 //
@@ -459,10 +459,29 @@ function offered(data) {
   return list;
 }
 
+// The codec of a mount's HLS/DASH segments (CMAF), from its content type.
+function cmafCodec(contentType) {
+  const ct = (contentType || "").toLowerCase();
+  if (ct.includes("aac") || ct.includes("mp4")) return "mp4a.40.2";
+  if (ct.includes("opus") || ct.includes("ogg")) return "opus";
+  if (ct.includes("flac")) return "flac";
+  if (ct.includes("mpeg") || ct.includes("mp3")) return "mp4a.6B";
+  return null;
+}
+
+// True when hls.js can play the mount here: MSE takes its segments' codec (Chromium's MSE
+// takes no MP3 in MP4, for one).
+function msePlays(data) {
+  const codec = cmafCodec(data.content_type);
+  return !!(window.Hls && Hls.isSupported() && codec &&
+    MediaSource.isTypeSupported('audio/mp4; codecs="' + codec + '"'));
+}
+
 function chooseTransport(data, wanted) {
   if (wanted !== "auto") return wanted;
-  const mse = !!(window.Hls && Hls.isSupported());
-  if (data.hls_url && (mse || audio.canPlayType("application/vnd.apple.mpegurl"))) return "hls";
+  if (data.hls_url && (msePlays(data) || !window.MediaSource && audio.canPlayType("application/vnd.apple.mpegurl"))) {
+    return "hls";
+  }
   return "plain";
 }
 
