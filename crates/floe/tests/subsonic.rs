@@ -409,7 +409,10 @@ fn envelopes_in_xml_json_and_jsonp() {
         .iter()
         .map(|e| e["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(names, ["apiKeyAuthentication", "formPost"]);
+    assert_eq!(
+        names,
+        ["apiKeyAuthentication", "formPost", "transcodeOffset"]
+    );
     // Answered without credentials (OpenSubsonic), unlike every other method.
     let open = json_call(&f, "getOpenSubsonicExtensions", "");
     assert_eq!(open["status"], "ok", "{open}");
@@ -1063,6 +1066,17 @@ fn cover_art_stream_and_download() {
     let (_, _, _, duration) = probe(&path);
     let duration = duration.expect("duration");
     assert!((0.5..1.5).contains(&duration), "{duration}");
+    // transcodeOffset: a lone timeOffset on a file served as it is still starts there.
+    let r = f.floe.get(
+        &format!("/rest/stream?{}&id={sid}&timeOffset=1", alice()),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    std::fs::write(&path, &r.body).expect("write");
+    let (codec, _, _, duration) = probe(&path);
+    assert_eq!(codec, "mp3");
+    let duration = duration.expect("duration");
+    assert!((1.5..2.5).contains(&duration), "{duration}");
     assert_eq!(
         error_code(&f, "stream", &format!("{}&id=tr-999999", alice())),
         70

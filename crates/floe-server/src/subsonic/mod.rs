@@ -158,7 +158,13 @@ pub struct Call {
 }
 
 /// The OpenSubsonic extensions Floe implements, with their versions.
-pub const EXTENSIONS: &[(&str, &[i64])] = &[("apiKeyAuthentication", &[1]), ("formPost", &[1])];
+/// `transcodeOffset`: `stream` honours `timeOffset` for songs, by transcoding from there (also
+/// when the file itself would otherwise be served).
+pub const EXTENSIONS: &[(&str, &[i64])] = &[
+    ("apiKeyAuthentication", &[1]),
+    ("formPost", &[1]),
+    ("transcodeOffset", &[1]),
+];
 
 fn answer(body: Result<Element, SubsonicError>, format: &Format) -> Response {
     let text = match body {
