@@ -706,3 +706,17 @@ fn when_the_source_leaves_for_a_fallback_the_playlist_goes_on_after_a_discontinu
     let errors = ffmpeg_errors(&floe.url("/hls/live.aac/index.m3u8"), 6);
     assert!(errors.is_empty(), "{errors}");
 }
+
+#[test]
+fn a_mount_can_opt_out_of_hls() {
+    require_ffmpeg();
+    let floe = Floe::start_with("[mounts.\"/quiet.aac\"]\nhls = false\n");
+    let _enc = ffmpeg_tone_source(&floe, "/quiet.aac", AAC, false);
+    wait_live(&floe, "/quiet.aac");
+    // Give a segmenter time to have started, were there one.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(floe.get("/hls/quiet.aac/index.m3u8", &[]).status, 404);
+    assert_eq!(floe.get("/hls/quiet.aac/manifest.mpd", &[]).status, 404);
+    let v = floe.get("/api/v1/mounts/quiet.aac", &[]).json();
+    assert!(v["hls_url"].is_null() && v["dash_url"].is_null(), "{v}");
+}
