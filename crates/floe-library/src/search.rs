@@ -3,7 +3,8 @@
 //! Titles, artist names and album names are indexed with SQLite FTS5 (unicode61 tokenizer,
 //! diacritics folded, prefix indexes of 1 to 3 characters). Every word of a query matches as a
 //! word prefix, all words must match, and results are ranked by bm25: "beat rev" finds
-//! "The Beatles – Revolver".
+//! "The Beatles – Revolver". Beyond [`RANKED_MATCHES_MAX`] matches of a kind, that kind is
+//! listed in catalog order instead.
 
 use rusqlite::params;
 use serde::Serialize;
@@ -17,6 +18,11 @@ use crate::Library;
 
 /// The most words of a query that are used (later words are ignored).
 pub const MAX_QUERY_WORDS: usize = 16;
+
+/// Above this many matches of one kind, results are listed in catalog order instead of by
+/// relevance: ranking scores every match (bm25), which for a one-letter query on 100k tracks
+/// costs tens of milliseconds, and such a query has no meaningful best match anyway.
+pub const RANKED_MATCHES_MAX: u64 = 5000;
 
 /// Search results, each kind paged separately with the same offset and limit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -86,35 +92,48 @@ impl Library {
                 .query_row([&q], |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u64)
             };
+            let order = |total: u64| {
+                if total > RANKED_MATCHES_MAX {
+                    "rowid"
+                } else {
+                    "rank"
+                }
+            };
+            let total = count("artists_fts")?;
             let artists = Page {
-                total: count("artists_fts")?,
+                total,
                 items: conn
                     .prepare_cached(&format!(
-                        "{ARTIST_SELECT} JOIN (SELECT rowid AS rid, rank AS r FROM artists_fts \
-                         WHERE artists_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3) m \
-                         ON m.rid = a.id ORDER BY m.r"
+                        "{ARTIST_SELECT} JOIN (SELECT rowid AS rid, {o} AS r FROM artists_fts \
+                         WHERE artists_fts MATCH ?1 ORDER BY {o} LIMIT ?2 OFFSET ?3) m \
+                         ON m.rid = a.id ORDER BY m.r",
+                        o = order(total)
                     ))?
                     .query_map(params![q, limit, offset], artist_from_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
             };
+            let total = count("albums_fts")?;
             let albums = Page {
-                total: count("albums_fts")?,
+                total,
                 items: conn
                     .prepare_cached(&format!(
-                        "{ALBUM_SELECT} JOIN (SELECT rowid AS rid, rank AS r FROM albums_fts \
-                         WHERE albums_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3) m \
-                         ON m.rid = al.id ORDER BY m.r"
+                        "{ALBUM_SELECT} JOIN (SELECT rowid AS rid, {o} AS r FROM albums_fts \
+                         WHERE albums_fts MATCH ?1 ORDER BY {o} LIMIT ?2 OFFSET ?3) m \
+                         ON m.rid = al.id ORDER BY m.r",
+                        o = order(total)
                     ))?
                     .query_map(params![q, limit, offset], album_from_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
             };
+            let total = count("tracks_fts")?;
             let tracks = Page {
-                total: count("tracks_fts")?,
+                total,
                 items: conn
                     .prepare_cached(&format!(
-                        "SELECT {TRACK_COLUMNS} FROM (SELECT rowid AS rid, rank AS r FROM \
-                         tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3) m \
-                         JOIN tracks t ON t.id = m.rid ORDER BY m.r"
+                        "SELECT {TRACK_COLUMNS} FROM (SELECT rowid AS rid, {o} AS r FROM \
+                         tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY {o} LIMIT ?2 OFFSET ?3) m \
+                         JOIN tracks t ON t.id = m.rid ORDER BY m.r",
+                        o = order(total)
                     ))?
                     .query_map(params![q, limit, offset], track_from_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
