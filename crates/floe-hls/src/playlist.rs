@@ -3,10 +3,12 @@
 //! times, titles as `EXT-X-DATERANGE`), the plain MPEG-TS playlist, master playlists, and the
 //! dynamic DASH MPD over the same CMAF segments.
 //!
-//! Pure: state and times in, text out. URIs are relative to the playlist (`s12.m4s`,
+//! Durations are written rounded down to 10 µs (`floe_proto::hls::decimal`: hls.js 1.7 reloads
+//! one part forever when they are rounded up). Pure: state and times in, text out. URIs are relative to the playlist (`s12.m4s`,
 //! `p12.3.m4s`, `init0.mp4`, `s12.ts`).
 
 use crate::segmenter::{Segment, Segmenter};
+use floe_proto::hls::decimal;
 use std::fmt::Write;
 
 /// `EXT-X-VERSION` of the CMAF playlist: 9 for `EXT-X-SKIP` (delta updates).
@@ -172,12 +174,12 @@ pub fn media_playlist(
         for (i, p) in seg.parts.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "#EXT-X-PART:DURATION={:.5},URI=\"p{}.{i}.m4s\",INDEPENDENT=YES",
-                p.duration as f64 / f64::from(timescale),
+                "#EXT-X-PART:DURATION={},URI=\"p{}.{i}.m4s\",INDEPENDENT=YES",
+                decimal(p.duration as f64 / f64::from(timescale)),
                 seg.msn
             );
         }
-        let _ = writeln!(out, "#EXTINF:{:.5},\ns{}.m4s", seg.seconds(), seg.msn);
+        let _ = writeln!(out, "#EXTINF:{},\ns{}.m4s", decimal(seg.seconds()), seg.msn);
     }
     let (hint_msn, hint_part) = match s.open() {
         Some(open) => {
@@ -194,8 +196,8 @@ pub fn media_playlist(
             for (i, p) in open.parts.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "#EXT-X-PART:DURATION={:.5},URI=\"p{}.{i}.m4s\",INDEPENDENT=YES",
-                    p.duration as f64 / f64::from(open.init.track.config.timescale),
+                    "#EXT-X-PART:DURATION={},URI=\"p{}.{i}.m4s\",INDEPENDENT=YES",
+                    decimal(p.duration as f64 / f64::from(open.init.track.config.timescale)),
                     open.msn
                 );
             }
@@ -240,7 +242,7 @@ pub fn ts_playlist(s: &Segmenter) -> Option<String> {
         }
         prev = Some(seg.msn);
         let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(seg.pdt_ms));
-        let _ = writeln!(out, "#EXTINF:{:.5},\ns{}.ts", seg.seconds(), seg.msn);
+        let _ = writeln!(out, "#EXTINF:{},\ns{}.ts", decimal(seg.seconds()), seg.msn);
     }
     Some(out)
 }
@@ -466,16 +468,16 @@ mod tests {
 #EXT-X-DISCONTINUITY-SEQUENCE:0
 #EXT-X-MAP:URI=\"init0.mp4\"
 #EXT-X-PROGRAM-DATE-TIME:2025-11-24T16:00:00.000Z
-#EXT-X-PART:DURATION=0.50000,URI=\"p0.0.m4s\",INDEPENDENT=YES
-#EXT-X-PART:DURATION=0.50000,URI=\"p0.1.m4s\",INDEPENDENT=YES
-#EXT-X-PART:DURATION=0.50000,URI=\"p0.2.m4s\",INDEPENDENT=YES
-#EXT-X-PART:DURATION=0.50000,URI=\"p0.3.m4s\",INDEPENDENT=YES
-#EXTINF:2.00000,
+#EXT-X-PART:DURATION=0.5,URI=\"p0.0.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI=\"p0.1.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI=\"p0.2.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI=\"p0.3.m4s\",INDEPENDENT=YES
+#EXTINF:2,
 s0.m4s
 #EXT-X-PROGRAM-DATE-TIME:2025-11-24T16:00:02.000Z
 #EXT-X-DATERANGE:ID=\"title-1\",CLASS=\"com.floe.title\",START-DATE=\"2025-11-24T16:00:03.200Z\",END-ON-NEXT=YES,X-TITLE=\"A 'quoted' title\"
-#EXT-X-PART:DURATION=0.50000,URI=\"p1.0.m4s\",INDEPENDENT=YES
-#EXT-X-PART:DURATION=0.50000,URI=\"p1.1.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI=\"p1.0.m4s\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI=\"p1.1.m4s\",INDEPENDENT=YES
 #EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p1.2.m4s\"
 #EXT-X-RENDITION-REPORT:URI=\"../b.opus/index.m3u8\",LAST-MSN=1,LAST-PART=0
 ";

@@ -159,7 +159,11 @@ impl VodTrack {
             "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n",
         );
         for (n, s) in self.segments.iter().enumerate() {
-            let _ = writeln!(out, "#EXTINF:{:.5},\ns{n}.m4s", self.seconds(s));
+            let _ = writeln!(
+                out,
+                "#EXTINF:{},\ns{n}.m4s",
+                floe_proto::hls::decimal(self.seconds(s))
+            );
         }
         out.push_str("#EXT-X-ENDLIST\n");
         out
@@ -207,7 +211,7 @@ mod tests {
         let text = v.playlist();
         assert_eq!(
             text,
-            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.01143,\ns0.m4s\n#EXTINF:2.01143,\ns1.m4s\n#EXTINF:1.98531,\ns2.m4s\n#EXT-X-ENDLIST\n"
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.01142,\ns0.m4s\n#EXTINF:2.01142,\ns1.m4s\n#EXTINF:1.9853,\ns2.m4s\n#EXT-X-ENDLIST\n"
         );
         let s1 = v.segment(1).expect("segment");
         assert_eq!(&s1[4..8], b"styp");
