@@ -493,12 +493,13 @@ fn playlists_where(
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// The user's own playlists and everyone's public ones, by name.
+/// The user's own playlists, everyone's public ones and the server's (no owner), by name.
 pub fn playlists_visible_to(lib: &Library, user_id: i64) -> Result<Vec<PlaylistEntry>> {
     lib.read(|conn| {
         playlists_where(
             conn,
-            "WHERE p.owner_user_id = ?1 OR p.public = 1 ORDER BY p.name, p.id",
+            "WHERE p.owner_user_id = ?1 OR p.public = 1 OR p.owner_user_id IS NULL \
+             ORDER BY p.name, p.id",
             [user_id],
         )
     })
@@ -972,6 +973,24 @@ mod db_tests {
             "a refused change changes nothing"
         );
         assert_eq!(playlists_visible_to(&lib, 2).unwrap().len(), 1, "public");
+        lib.write(|tx| {
+            tx.execute(
+                "INSERT INTO playlists (name, owner_user_id, created, changed) VALUES ('Server', NULL, 0, 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let names: Vec<String> = playlists_visible_to(&lib, 2)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["Mix", "Server"],
+            "the server's playlists are everyone's"
+        );
         assert_eq!(playlists_owned_by(&lib, "u").unwrap().len(), 1);
         delete_playlist(&lib, id).unwrap();
         assert!(matches!(

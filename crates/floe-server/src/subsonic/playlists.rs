@@ -1,8 +1,9 @@
 //! Playlists: getPlaylists, getPlaylist, createPlaylist, updatePlaylist, deletePlaylist.
 //!
-//! Ownership: a user sees their own playlists and everyone's public ones; only the owner
-//! changes or deletes a playlist; an admin may do everything (and list another user's
-//! playlists with `username`). Anything else is error 50.
+//! Ownership: a user sees their own playlists, everyone's public ones and the server's (made
+//! through the REST API, without an owner); only the owner changes or deletes a playlist (an
+//! admin for the server's); an admin may do everything (and list another user's playlists
+//! with `username`). Anything else is error 50.
 
 use super::browse::{iso, song_element, Stars};
 use super::error::SubsonicError;
@@ -29,7 +30,7 @@ fn playlist_element(p: &PlaylistEntry) -> Element {
 }
 
 fn visible(call: &Call, p: &PlaylistEntry) -> bool {
-    p.public || p.owner_id == Some(call.user.id) || call.user.is_admin
+    p.public || p.owner_id.is_none() || p.owner_id == Some(call.user.id) || call.user.is_admin
 }
 
 fn may_change(call: &Call, p: &PlaylistEntry) -> bool {
