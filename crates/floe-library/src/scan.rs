@@ -273,7 +273,7 @@ impl Library {
                 if k.size == file.size && k.mtime_ns == file.mtime_ns {
                     summary.unchanged += 1;
                     if !k.cover_embedded {
-                        let art = file.path.parent().and_then(|d| folder_art.get(d)).cloned();
+                        let art = art_for(&folder_art, &root, &file.path).cloned();
                         unchanged_art.push((k.id, k.cover_id, art));
                     }
                     continue;
@@ -308,7 +308,7 @@ impl Library {
             let key = (file_name(&file.path), file.size, file.mtime_ns);
             match vanished.get_mut(&key).and_then(|ids| ids.pop()) {
                 Some((id, embedded)) => {
-                    let art = file.path.parent().and_then(|d| folder_art.get(d)).cloned();
+                    let art = art_for(&folder_art, &root, &file.path).cloned();
                     moves.push((id, file.path.clone(), embedded, art));
                     false
                 }
@@ -475,7 +475,7 @@ impl Library {
             let previous = known.get(&file.path).map(|k| k.id);
             match result {
                 Ok(info) => {
-                    let art = file.path.parent().and_then(|d| folder_art.get(d));
+                    let art = art_for(folder_art, &summary.root, &file.path);
                     write_track(&tx, file, &info, previous, art.map(|p| p.as_path()))?;
                     tx.execute(
                         "DELETE FROM scan_failures WHERE path = ?1",
@@ -508,6 +508,20 @@ impl Library {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The folder art for an audio file: its folder's, else its parent folder's (an album with
+/// `CD1`/`CD2` folders and the cover beside them), never above the scanned root.
+fn art_for<'a>(
+    folder_art: &'a HashMap<PathBuf, PathBuf>,
+    root: &Path,
+    file: &Path,
+) -> Option<&'a PathBuf> {
+    let dir = file.parent()?;
+    folder_art.get(dir).or_else(|| {
+        let parent = dir.parent().filter(|p| p.starts_with(root))?;
+        folder_art.get(parent)
+    })
 }
 
 fn path_str(path: &Path) -> String {

@@ -275,8 +275,14 @@ fn rescans_read_only_new_and_changed_files() {
     let m4a_id = find(&library, &std::fs::canonicalize(&m4a).expect("c"))
         .expect("m4a")
         .id;
-    let deluxe = fx.path("Beta/Two (Deluxe)");
+    // Its new folder is a disc folder whose parent has the cover: that is its art.
+    let deluxe = fx.path("Beta/Two (Deluxe)/CD1");
     std::fs::create_dir_all(&deluxe).expect("mkdir");
+    std::fs::copy(
+        fx.path("Alpha Band/One/cover.jpg"),
+        fx.path("Beta/Two (Deluxe)/cover.jpg"),
+    )
+    .expect("cover");
     let moved_to = deluxe.join("02 Fourth Song.m4a");
     std::fs::rename(&m4a, &moved_to).expect("move");
     let out = scan(&fx.root, &db);
@@ -284,6 +290,14 @@ fn rescans_read_only_new_and_changed_files() {
     assert!(out.contains(" 1 moved,"), "{out}");
     let moved = find(&library, &std::fs::canonicalize(&moved_to).expect("c")).expect("moved");
     assert_eq!((moved.id, moved.title.as_str()), (m4a_id, "Fourth Song"));
+    let cover = library
+        .cover(moved.cover_id.expect("parent folder art"))
+        .expect("c")
+        .expect("row");
+    assert_eq!(
+        cover.data,
+        CoverData::File(std::fs::canonicalize(fx.path("Beta/Two (Deluxe)/cover.jpg")).expect("c"))
+    );
     assert_eq!(library.counts().expect("counts").0, 6);
 }
 
