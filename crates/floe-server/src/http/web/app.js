@@ -175,7 +175,17 @@ function setupHls(session, url) {
   }
   const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
   hls.on(Hls.Events.ERROR, (_, data) => {
-    if (data.fatal) fail("HLS: " + data.type + " " + data.details);
+    if (!data.fatal) return;
+    if (transportSelect.value === "auto" && player.session === session) {
+      // Auto chose HLS and it failed: the plain stream instead, without an error.
+      const path = player.mount;
+      setTimeout(() => {
+        if (player.session === session) start(path, "plain");
+        text(playingDetail, "HLS failed (" + data.details + "); playing the stream");
+      }, 0);
+      return;
+    }
+    fail("HLS: " + data.type + " " + data.details);
   });
   hls.loadSource(url);
   hls.attachMedia(audio);
@@ -469,12 +479,17 @@ function cmafCodec(contentType) {
   return null;
 }
 
-// True when hls.js can play the mount here: MSE takes its segments' codec (Chromium's MSE
-// takes no MP3 in MP4, for one).
+// True when hls.js can play the mount here: MSE takes its segments' codec. MP3 comes as
+// MPEG-TS (`ts.m3u8`, which hls.js feeds to MSE as audio/mpeg) or in fMP4, which Chromium's
+// MSE does not take. Should the check be wrong, "auto" falls back to the plain stream when
+// hls.js fails.
 function msePlays(data) {
   const codec = cmafCodec(data.content_type);
-  return !!(window.Hls && Hls.isSupported() && codec &&
-    MediaSource.isTypeSupported('audio/mp4; codecs="' + codec + '"'));
+  if (!(window.Hls && Hls.isSupported() && codec)) return false;
+  if (codec === "mp4a.6B" && /ts\.m3u8(\?|$)/.test(data.hls_url)) {
+    return MediaSource.isTypeSupported("audio/mpeg");
+  }
+  return MediaSource.isTypeSupported('audio/mp4; codecs="' + codec + '"');
 }
 
 function chooseTransport(data, wanted) {
@@ -508,14 +523,15 @@ function begin(kind, data) {
   }
 }
 
-function start(path) {
+// Plays `path` over the selected transport (or `forced`).
+function start(path, forced) {
   const entry = mounts.get(path);
   if (!entry) {
     fail("no mount " + path);
     return false;
   }
   stop();
-  const kind = chooseTransport(entry.data, transportSelect.value);
+  const kind = forced || chooseTransport(entry.data, transportSelect.value);
   if (!offered(entry.data).includes(kind)) {
     fail(entry.data.path + " is not offered over " + (TRANSPORT_NAMES[kind] || kind));
     return false;
