@@ -464,6 +464,22 @@ fn api_browses_pages_and_searches() {
         (200, Some("image/png"))
     );
     assert_eq!(embedded.body, fx.embedded_png);
+    let etag = embedded.header("etag").expect("etag").to_string();
+    let again = floe.get(&embedded_url[base.len()..], &[("If-None-Match", &etag)]);
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let folder_etag = folder.header("etag").expect("etag").to_string();
+    assert_ne!(folder_etag, etag);
+    let cover_path = &track["cover_url"].as_str().expect("url")[base.len()..];
+    assert_eq!(
+        floe.get(cover_path, &[("If-None-Match", &folder_etag)])
+            .status,
+        304
+    );
+    assert_eq!(
+        floe.get(cover_path, &[("If-None-Match", "\"other\"")])
+            .status,
+        200
+    );
 
     // Search: word prefixes, all words required, across title, artist and album.
     let found = get_json(&floe, "/api/v1/search?q=alp");

@@ -458,28 +458,54 @@ async fn suggest(
     Ok(Json(json!({ "query": q, "suggestions": items })))
 }
 
+/// A picture, with a strong `ETag` (an embedded picture's id never changes content; folder art
+/// adds the file's size and modification time) and `304` for a matching `If-None-Match`.
 async fn cover(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let id = parse_id(&id)?;
     let cover = call(&state, move |l| l.cover(id))
         .await?
         .ok_or_else(|| not_found("cover", id))?;
-    let bytes = match cover.data {
-        CoverData::Bytes(b) => b,
-        CoverData::File(path) => match tokio::fs::read(&path).await {
-            Ok(data) => bytes::Bytes::from(data),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "cover art unreadable: {e}");
-                return Err(not_found("cover", id));
-            }
-        },
+    let unreadable = |path: &std::path::Path, e: std::io::Error| {
+        tracing::warn!(path = %path.display(), "cover art unreadable: {e}");
+        not_found("cover", id)
     };
+    let (etag, bytes) = match cover.data {
+        CoverData::Bytes(b) => (format!("\"c{id}\""), b),
+        CoverData::File(path) => {
+            let meta = tokio::fs::metadata(&path)
+                .await
+                .map_err(|e| unreadable(&path, e))?;
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let etag = format!("\"f{id}-{}-{mtime}\"", meta.len());
+            let data = tokio::fs::read(&path)
+                .await
+                .map_err(|e| unreadable(&path, e))?;
+            (etag, bytes::Bytes::from(data))
+        }
+    };
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == etag || t.trim() == "*");
+    let cache = (header::CACHE_CONTROL, "max-age=3600".to_string());
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), cache]).into_response());
+    }
     Ok((
         [
             (header::CONTENT_TYPE, cover.mime),
-            (header::CACHE_CONTROL, "max-age=3600".to_string()),
+            (header::ETAG, etag),
+            cache,
         ],
         bytes,
     )
