@@ -319,6 +319,21 @@ pub fn songs_by_genre(lib: &Library, genre: &str, count: u32, offset: u32) -> Re
     })
 }
 
+/// An artist's most played tracks (by the artist's name as tagged, case-insensitive), most
+/// plays first, then by album and track number; tracks never played come last.
+pub fn top_songs(lib: &Library, artist: &str, count: u32) -> Result<Vec<Track>> {
+    lib.read(|conn| {
+        tracks_where(
+            conn,
+            "JOIN artists ar ON ar.id = t.artist_id JOIN albums al ON al.id = t.album_id \
+             WHERE ar.name = ?1 COLLATE NOCASE \
+             ORDER BY (SELECT COUNT(*) FROM plays p WHERE p.track_id = t.id) DESC, \
+             al.sort_name, t.disc_no, t.track_no, t.id LIMIT ?2",
+            params![artist, count],
+        )
+    })
+}
+
 /// Counts and offsets of each part of a search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SearchPage {
@@ -908,8 +923,16 @@ mod db_tests {
         record_play(&lib, 1, 1, 400).unwrap();
         record_play(&lib, 1, 2, 300).unwrap();
         assert_eq!(names(&list(AlbumListKind::Frequent)), ["First", "Second"]);
+        record_play(&lib, 1, 2, 350).unwrap();
+        let top: Vec<i64> = top_songs(&lib, "alpha", 10)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(top, [2, 1]);
+        assert!(top_songs(&lib, "nobody", 10).unwrap().is_empty());
         assert_eq!(names(&list(AlbumListKind::Recent)), ["Second", "First"]);
-        assert_eq!(album(&lib, 1).unwrap().unwrap().play_count, 2);
+        assert_eq!(album(&lib, 1).unwrap().unwrap().play_count, 3);
         assert!(matches!(
             record_play(&lib, 1, 99, 0),
             Err(LibraryError::NotFound {

@@ -792,6 +792,12 @@ fn browsing_search_and_album_lists() {
     );
     ok_call(&f, "scrobble", &format!("{}&id={sid}", alice()));
     assert_eq!(list("type=frequent"), ["Second Wind"]);
+    let top = ok_call(
+        &f,
+        "getTopSongs",
+        &format!("{}&artist=the%20beta&count=1", alice()),
+    );
+    assert_eq!(names(&top["topSongs"]["song"], "id"), [sid]);
     assert_eq!(list("type=recent"), ["Second Wind"]);
     let album = ok_call(
         &f,

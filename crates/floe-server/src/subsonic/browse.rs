@@ -485,6 +485,17 @@ pub fn get_songs_by_genre(call: &Call, lib: &Library) -> Result<Element, Subsoni
     )))
 }
 
+/// `getTopSongs`: `artist` (a name), `count` (default 50): most played first.
+pub fn get_top_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
+    let stars = Stars::of(lib, call.user.id)?;
+    let artist = call.params.require("artist")?;
+    let songs = q::top_songs(lib, artist, count(call, "count", 50)?)?;
+    Ok(Element::fragment().child(Element::new("topSongs").list(
+        "song",
+        songs.iter().map(|e| song_element(e, &stars)).collect(),
+    )))
+}
+
 /// `getRandomSongs`.
 pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let stars = Stars::of(lib, call.user.id)?;

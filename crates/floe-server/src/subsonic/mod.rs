@@ -267,6 +267,7 @@ fn method_fn(name: &str) -> Option<MethodFn> {
         "getAlbumList2" => browse::get_album_list2,
         "getRandomSongs" => browse::get_random_songs,
         "getGenres" => browse::get_genres,
+        "getTopSongs" => browse::get_top_songs,
         "getSongsByGenre" => browse::get_songs_by_genre,
         "star" => browse::star,
         "unstar" => browse::unstar,
