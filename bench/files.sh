@@ -16,6 +16,9 @@ DURATION=15
 CONNECTIONS=32
 DOWNLOAD_CONNECTIONS=4
 SCAN_FILES=400
+ROUNDS=3
+QUIET_BELOW=30
+QUIET_MAX_WAIT=60
 INSTALL=1
 BUILD=1
 FLOE_BIN="$ROOT/target/release/floe"
@@ -24,10 +27,12 @@ WORKERS="$(nproc)"
 usage() {
   cat <<USAGE
 usage: bench/files.sh [options]
-  --quick            5 s per measurement, 200 files to scan
+  --quick            5 s per measurement, one round, 200 files to scan
   --duration S       seconds per measurement (default $DURATION)
   --connections N    keep-alive connections for the range runs (default $CONNECTIONS)
   --scan-files N     files in the generated library for the scan speed (default $SCAN_FILES)
+  --rounds N         alternating nginx/Floe rounds, medians reported (default $ROUNDS)
+  --quiet-below PCT  wait (at most $QUIET_MAX_WAIT s) for machine busy % below this first (default $QUIET_BELOW)
   --no-install       do not apt-get install nginx/wrk/ffmpeg when missing
   --no-build         use the release binary already built
   --floe PATH        Floe binary (default target/release/floe)
@@ -36,10 +41,12 @@ USAGE
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) DURATION=5; SCAN_FILES=200 ;;
+    --quick) DURATION=5; SCAN_FILES=200; ROUNDS=1 ;;
     --duration) DURATION="$2"; shift ;;
     --connections) CONNECTIONS="$2"; shift ;;
     --scan-files) SCAN_FILES="$2"; shift ;;
+    --rounds) ROUNDS="$2"; shift ;;
+    --quiet-below) QUIET_BELOW="$2"; shift ;;
     --no-install) INSTALL=0 ;;
     --no-build) BUILD=0 ;;
     --floe) FLOE_BIN="$2"; shift ;;
@@ -175,13 +182,23 @@ print(round(100 * (1 - (i1 - i0) / max(1, t1 - t0))))
 PY
 }
 
-echo "machine busy before the runs: $(busy)% (2 cores shared: other work skews absolute figures; ratios are measured back to back)"
+# Wait (a bounded time) for a quieter machine; other work skews absolute figures.
+for _ in $(seq 1 "$QUIET_MAX_WAIT"); do
+  [ "$(busy)" -lt "$QUIET_BELOW" ] && break
+done
+echo "machine busy before the runs: $(busy)%"
+# Rounds alternate nginx and Floe so both see the same background load; medians are reported.
 declare -A R
-for server in nginx floe; do
-  url="$NGINX_URL"; [ "$server" = floe ] && url="$FLOE_URL"
-  read -r R[$server.fixed] _ R[$server.fixed_err] < <(run_wrk "$url" "$CONNECTIONS" -H "Range: bytes=4096-8191")
-  read -r R[$server.random] _ R[$server.random_err] < <(run_wrk "$url" "$CONNECTIONS" -s "$WORK/random.lua")
-  read -r R[$server.whole_rps] R[$server.whole_mbs] R[$server.whole_err] < <(run_wrk "$url" "$DOWNLOAD_CONNECTIONS")
+for round in $(seq 1 "$ROUNDS"); do
+  for server in nginx floe; do
+    url="$NGINX_URL"; [ "$server" = floe ] && url="$FLOE_URL"
+    read -r fixed _ e1 < <(run_wrk "$url" "$CONNECTIONS" -H "Range: bytes=4096-8191")
+    read -r random _ e2 < <(run_wrk "$url" "$CONNECTIONS" -s "$WORK/random.lua")
+    read -r whole_rps whole_mbs e3 < <(run_wrk "$url" "$DOWNLOAD_CONNECTIONS")
+    R[$server.fixed]+="$fixed,"; R[$server.random]+="$random,"
+    R[$server.whole_rps]+="$whole_rps,"; R[$server.whole_mbs]+="$whole_mbs,"
+    R[$server.err]+="$((e1 + e2 + e3)),"
+  done
 done
 
 # --- scan speed ---------------------------------------------------------------------------------
@@ -207,11 +224,15 @@ import sys
 size, files = int(sys.argv[1]), int(sys.argv[2])
 scan = float(sys.argv[4]) - float(sys.argv[3])
 rescan = float(sys.argv[6]) - float(sys.argv[5])
-r = {k: float(v) for k, v in [
+import statistics
+r = {k: statistics.median(float(x) for x in v.strip(",").split(",")) for k, v in [
 $(for k in "${!R[@]}"; do echo "    (\"$k\", \"${R[$k]}\"),"; done)
 ]}
+errs = sum(sum(float(x) for x in v.strip(",").split(",")) for k, v in [
+$(for k in "${!R[@]}"; do echo "    (\"$k\", \"${R[$k]}\"),"; done)
+] if k.endswith(".err"))
 print()
-print(f"file: {size} bytes of MP3; wrk -t1, {$DURATION} s per run; nginx and Floe with $WORKERS workers")
+print(f"file: {size} bytes of MP3; wrk -t1, {$DURATION} s per run, medians of $ROUNDS alternating rounds; nginx and Floe with $WORKERS workers")
 print(f"{'measurement':<44}{'nginx':>12}{'floe':>12}{'floe/nginx':>12}")
 rows = [
     ("4 KiB range, fixed offset ($CONNECTIONS conns), req/s", "fixed"),
@@ -222,7 +243,6 @@ rows = [
 for label, key in rows:
     n, f = r[f"nginx.{key}"], r[f"floe.{key}"]
     print(f"{label:<44}{n:>12.1f}{f:>12.1f}{(f / n if n else 0):>11.2f}x")
-errs = sum(v for k, v in r.items() if k.endswith("_err"))
 print(f"non-2xx answers during the runs: {errs:.0f}")
 print(f"floe scan: {files} files in {scan:.2f} s = {files / scan:.0f} files/s; unchanged rescan {rescan:.2f} s = {files / rescan:.0f} files/s")
 PY

@@ -237,6 +237,10 @@ pub struct LimitsSection {
     pub shutdown_grace: u64,
     /// More ranges than this in one `Range` header: the header is ignored (whole file sent).
     pub max_ranges: usize,
+    /// Library tracks remembered by the stream route (0: none).
+    pub track_cache_entries: usize,
+    /// Seconds a remembered track is used before the catalog is asked again.
+    pub track_cache_seconds: f64,
 }
 
 impl Default for LimitsSection {
@@ -250,6 +254,9 @@ impl Default for LimitsSection {
             write_interval_ms: 1000,
             shutdown_grace: 2,
             max_ranges: floe_proto::range::DEFAULT_MAX_RANGES,
+            track_cache_entries: floe_server::media::tracks::DEFAULT_TRACK_CACHE_ENTRIES,
+            track_cache_seconds: floe_server::media::tracks::DEFAULT_TRACK_CACHE_TTL
+                .as_secs_f64(),
         }
     }
 }
@@ -481,6 +488,15 @@ impl Config {
         }
         if self.limits.max_ranges == 0 {
             err("limits", "max_ranges", "must be at least 1".into());
+        }
+        if !(self.limits.track_cache_seconds.is_finite()
+            && (0.0..=3600.0).contains(&self.limits.track_cache_seconds))
+        {
+            err(
+                "limits",
+                "track_cache_seconds",
+                "must be between 0 and 3600".into(),
+            );
         }
         for (key, message) in self.library.errors() {
             err("library", key, message);
@@ -743,6 +759,12 @@ impl Config {
             },
             transcode: self.transcode.settings(),
             proxies: crate::media_config::proxy_settings(&self.proxy),
+            track_cache: floe_server::media::tracks::TrackCacheSettings {
+                entries: self.limits.track_cache_entries,
+                ttl: std::time::Duration::from_secs_f64(
+                    self.limits.track_cache_seconds.clamp(0.0, 3600.0),
+                ),
+            },
         }
     }
 

@@ -157,6 +157,8 @@ pub struct MediaSettings {
     pub transcode: transcode::TranscodeSettings,
     /// Proxy routes.
     pub proxies: Vec<proxy::ProxySettings>,
+    /// Recently looked-up library tracks.
+    pub track_cache: tracks::TrackCacheSettings,
 }
 
 /// [`RangeLimits`] with its documented default.
@@ -193,6 +195,8 @@ pub struct MediaService {
     pub transcodes: transcode::TranscodeService,
     /// Proxy routes.
     pub proxy: proxy::Proxy,
+    /// Recently looked-up library tracks.
+    pub tracks: tracks::TrackCache,
 }
 
 impl MediaService {
@@ -201,6 +205,7 @@ impl MediaService {
         Ok(MediaService {
             transcodes: transcode::TranscodeService::new(&settings.transcode)?,
             proxy: proxy::Proxy::new(settings.proxies.clone()),
+            tracks: tracks::TrackCache::new(settings.track_cache),
             settings,
         })
     }
@@ -211,6 +216,7 @@ impl MediaService {
         MediaService {
             transcodes: transcode::TranscodeService::uncached(&settings.transcode),
             proxy: proxy::Proxy::new(settings.proxies.clone()),
+            tracks: tracks::TrackCache::new(settings.track_cache),
             settings,
         }
     }

@@ -66,7 +66,9 @@ pub struct ProxySettings {
     pub open_range_window: u64,
     /// Time allowed to connect to the upstream.
     pub connect_timeout: Duration,
-    /// Time allowed for the upstream's response head after connecting.
+    /// Time allowed for the upstream's response head, counted from the end of the connect
+    /// timeout (the head must arrive within `connect_timeout + response_timeout` of the
+    /// request).
     pub response_timeout: Duration,
 }
 
