@@ -255,8 +255,7 @@ impl Default for LimitsSection {
             shutdown_grace: 2,
             max_ranges: floe_proto::range::DEFAULT_MAX_RANGES,
             track_cache_entries: floe_server::media::tracks::DEFAULT_TRACK_CACHE_ENTRIES,
-            track_cache_seconds: floe_server::media::tracks::DEFAULT_TRACK_CACHE_TTL
-                .as_secs_f64(),
+            track_cache_seconds: floe_server::media::tracks::DEFAULT_TRACK_CACHE_TTL.as_secs_f64(),
         }
     }
 }
