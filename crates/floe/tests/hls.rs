@@ -550,6 +550,23 @@ fn a_returning_source_continues_the_playlist_after_a_discontinuity() {
             != 200),
         "the source never left"
     );
+    // With no source, a blocking reload for the next part cannot be satisfied: after three
+    // target durations it is answered 503, uncacheable.
+    // (Once the segmenter has published what the source left: the playlist stops changing.)
+    let mut idle = String::new();
+    assert!(eventually(Duration::from_secs(10), || {
+        let before = floe.get("/hls/live.aac/index.m3u8", &[]).text();
+        std::thread::sleep(Duration::from_millis(300));
+        idle = floe.get("/hls/live.aac/index.m3u8", &[]).text();
+        idle == before
+    }));
+    let (msn, part) = preload_hint(&idle);
+    let blocked = floe.get(
+        &format!("/hls/live.aac/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"),
+        &[],
+    );
+    assert_eq!(blocked.status, 503, "{}", blocked.text());
+    assert_eq!(blocked.header("cache-control"), Some("no-cache"));
     let _second = ffmpeg_sine_source(&floe, "/live.aac", AAC, false, 880, 60);
     wait_live(&floe, "/live.aac");
     let mut after = String::new();
