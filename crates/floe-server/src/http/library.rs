@@ -186,6 +186,24 @@ async fn call<T: Send + 'static>(
     }
 }
 
+/// Runs a catalog lookup of one item; `None` is a 404 naming `kind` and `id`.
+async fn find<T: Send + 'static>(
+    state: &AppState,
+    kind: &'static str,
+    id: i64,
+    f: impl FnOnce(&Library) -> floe_library::Result<Option<T>> + Send + 'static,
+) -> Result<T, HttpError> {
+    call(state, f).await?.ok_or_else(|| not_found(kind, id))
+}
+
+/// An item found with what `children` lists for it (not asked for when there is no item).
+fn with_children<T, C>(
+    item: Option<T>,
+    children: impl FnOnce() -> floe_library::Result<C>,
+) -> floe_library::Result<Option<(T, C)>> {
+    item.map(|item| Ok((item, children()?))).transpose()
+}
+
 fn parse_id(raw: &str) -> Result<i64, HttpError> {
     raw.parse::<i64>()
         .ok()
@@ -300,8 +318,24 @@ fn playlist_json(ctx: &RequestContext, p: &Playlist) -> Value {
     })
 }
 
-fn page_json(page: floe_library::PageRequest, total: u64, items: Vec<Value>) -> Value {
-    json!({ "total": total, "offset": page.offset, "limit": page.limit, "items": items })
+/// Items, each shown by `show`.
+fn list_json<T>(
+    ctx: &RequestContext,
+    items: &[T],
+    show: fn(&RequestContext, &T) -> Value,
+) -> Value {
+    Value::Array(items.iter().map(|x| show(ctx, x)).collect())
+}
+
+/// A page of a list, each item shown by `show`.
+fn page_json<T>(
+    ctx: &RequestContext,
+    page: floe_library::PageRequest,
+    list: &floe_library::Page<T>,
+    show: fn(&RequestContext, &T) -> Value,
+) -> Value {
+    let items = list_json(ctx, &list.items, show);
+    json!({ "total": list.total, "offset": page.offset, "limit": page.limit, "items": items })
 }
 
 async fn artists(
@@ -310,11 +344,7 @@ async fn artists(
 ) -> Result<Json<Value>, HttpError> {
     let p = page(&state, &ctx)?;
     let list = call(&state, move |l| l.artists(p)).await?;
-    Ok(Json(page_json(
-        p,
-        list.total,
-        list.items.iter().map(|a| artist_json(&ctx, a)).collect(),
-    )))
+    Ok(Json(page_json(&ctx, p, &list, artist_json)))
 }
 
 async fn artist(
@@ -324,23 +354,16 @@ async fn artist(
 ) -> Result<Json<Value>, HttpError> {
     let id = parse_id(&id)?;
     let max = state.library_limits.max_page_size;
-    let (artist, albums) = call(&state, move |l| {
-        let Some(artist) = l.artist(id)? else {
-            return Ok(None);
-        };
-        let albums = l.albums(
-            Some(id),
-            floe_library::PageRequest {
-                offset: 0,
-                limit: max,
-            },
-        )?;
-        Ok(Some((artist, albums)))
+    let all = floe_library::PageRequest {
+        offset: 0,
+        limit: max,
+    };
+    let (artist, albums) = find(&state, "artist", id, move |l| {
+        with_children(l.artist(id)?, || l.albums(Some(id), all))
     })
-    .await?
-    .ok_or_else(|| not_found("artist", id))?;
+    .await?;
     let mut body = artist_json(&ctx, &artist);
-    body["albums"] = Value::Array(albums.items.iter().map(|a| album_json(&ctx, a)).collect());
+    body["albums"] = list_json(&ctx, &albums.items, album_json);
     Ok(Json(body))
 }
 
@@ -357,11 +380,7 @@ async fn albums(
         None => None,
     };
     let list = call(&state, move |l| l.albums(artist, p)).await?;
-    Ok(Json(page_json(
-        p,
-        list.total,
-        list.items.iter().map(|a| album_json(&ctx, a)).collect(),
-    )))
+    Ok(Json(page_json(&ctx, p, &list, album_json)))
 }
 
 async fn album(
@@ -370,16 +389,12 @@ async fn album(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
     let id = parse_id(&id)?;
-    let (album, tracks) = call(&state, move |l| {
-        let Some(album) = l.album(id)? else {
-            return Ok(None);
-        };
-        Ok(Some((album, l.album_tracks(id)?)))
+    let (album, tracks) = find(&state, "album", id, move |l| {
+        with_children(l.album(id)?, || l.album_tracks(id))
     })
-    .await?
-    .ok_or_else(|| not_found("album", id))?;
+    .await?;
     let mut body = album_json(&ctx, &album);
-    body["tracks"] = Value::Array(tracks.iter().map(|t| track_json(&ctx, t)).collect());
+    body["tracks"] = list_json(&ctx, &tracks, track_json);
     Ok(Json(body))
 }
 
@@ -389,11 +404,7 @@ async fn tracks(
 ) -> Result<Json<Value>, HttpError> {
     let p = page(&state, &ctx)?;
     let list = call(&state, move |l| l.tracks(p)).await?;
-    Ok(Json(page_json(
-        p,
-        list.total,
-        list.items.iter().map(|t| track_json(&ctx, t)).collect(),
-    )))
+    Ok(Json(page_json(&ctx, p, &list, track_json)))
 }
 
 async fn track(
@@ -402,9 +413,7 @@ async fn track(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
     let id = parse_id(&id)?;
-    let track = call(&state, move |l| l.track(id))
-        .await?
-        .ok_or_else(|| not_found("track", id))?;
+    let track = find(&state, "track", id, move |l| l.track(id)).await?;
     Ok(Json(track_json(&ctx, &track)))
 }
 
@@ -426,9 +435,9 @@ async fn search(
     let found = call(&state, move |l| l.search(&query, p)).await?;
     Ok(Json(json!({
         "query": q,
-        "artists": page_json(p, found.artists.total, found.artists.items.iter().map(|a| artist_json(&ctx, a)).collect()),
-        "albums": page_json(p, found.albums.total, found.albums.items.iter().map(|a| album_json(&ctx, a)).collect()),
-        "tracks": page_json(p, found.tracks.total, found.tracks.items.iter().map(|t| track_json(&ctx, t)).collect()),
+        "artists": page_json(&ctx, p, &found.artists, artist_json),
+        "albums": page_json(&ctx, p, &found.albums, album_json),
+        "tracks": page_json(&ctx, p, &found.tracks, track_json),
     })))
 }
 
@@ -466,9 +475,7 @@ async fn cover(
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let id = parse_id(&id)?;
-    let cover = call(&state, move |l| l.cover(id))
-        .await?
-        .ok_or_else(|| not_found("cover", id))?;
+    let cover = find(&state, "cover", id, move |l| l.cover(id)).await?;
     let unreadable = |path: &std::path::Path, e: std::io::Error| {
         tracing::warn!(path = %path.display(), "cover art unreadable: {e}");
         not_found("cover", id)
@@ -518,11 +525,7 @@ async fn playlists(
 ) -> Result<Json<Value>, HttpError> {
     let p = page(&state, &ctx)?;
     let list = call(&state, move |l| l.playlists(None, p)).await?;
-    Ok(Json(page_json(
-        p,
-        list.total,
-        list.items.iter().map(|x| playlist_json(&ctx, x)).collect(),
-    )))
+    Ok(Json(page_json(&ctx, p, &list, playlist_json)))
 }
 
 async fn read_body(state: &AppState, body: Body) -> Result<bytes::Bytes, HttpError> {
@@ -655,17 +658,13 @@ async fn playlist(
 ) -> Result<Response, HttpError> {
     let export = EXPORTS.iter().find(|(suffix, _)| raw.ends_with(suffix));
     let id = parse_id(export.map_or(raw.as_str(), |(suffix, _)| &raw[..raw.len() - suffix.len()]))?;
-    let (playlist, tracks) = call(&state, move |l| {
-        let Some(p) = l.playlist(id)? else {
-            return Ok(None);
-        };
-        Ok(Some((p, l.playlist_tracks(id)?)))
+    let (playlist, tracks) = find(&state, "playlist", id, move |l| {
+        with_children(l.playlist(id)?, || l.playlist_tracks(id))
     })
-    .await?
-    .ok_or_else(|| not_found("playlist", id))?;
+    .await?;
     let Some((suffix, content_type)) = export else {
         let mut body = playlist_json(&ctx, &playlist);
-        body["tracks"] = Value::Array(tracks.iter().map(|t| track_json(&ctx, t)).collect());
+        body["tracks"] = list_json(&ctx, &tracks, track_json);
         return Ok(Json(body).into_response());
     };
     let urls: Vec<(String, String)> = tracks
@@ -728,8 +727,18 @@ async fn replace_playlist(
         tracks: Some(body.tracks),
         ..PlaylistEdit::default()
     };
-    let playlist = call(&state, move |l| l.edit_playlist(id, &edit)).await?;
-    Ok(Json(playlist_json(&ctx, &playlist)))
+    apply_edit(&state, &ctx, id, edit).await
+}
+
+/// Applies an edit to a playlist and answers the playlist as it is then.
+async fn apply_edit(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: i64,
+    edit: PlaylistEdit,
+) -> Result<Json<Value>, HttpError> {
+    let playlist = call(state, move |l| l.edit_playlist(id, &edit)).await?;
+    Ok(Json(playlist_json(ctx, &playlist)))
 }
 
 async fn edit_playlist(
@@ -749,8 +758,7 @@ async fn edit_playlist(
         moves: body.moves.iter().map(|m| (m.from, m.to)).collect(),
         add: body.add,
     };
-    let playlist = call(&state, move |l| l.edit_playlist(id, &edit)).await?;
-    Ok(Json(playlist_json(&ctx, &playlist)))
+    apply_edit(&state, &ctx, id, edit).await
 }
 
 async fn delete_playlist(
