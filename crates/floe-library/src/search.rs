@@ -6,7 +6,7 @@
 //! "The Beatles – Revolver". Beyond [`RANKED_MATCHES_MAX`] matches of a kind, that kind is
 //! listed in catalog order instead.
 
-use rusqlite::params;
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::catalog::{
@@ -49,8 +49,9 @@ pub struct Suggestion {
     pub artist: Option<String>,
 }
 
-/// Turns what a user typed into an FTS5 query: each word quoted and made a prefix, all
-/// required. `None` when there is no word in it.
+/// Turns what a user typed into an FTS5 query (for the REST API and Subsonic alike): each word
+/// quoted and made a prefix, all required, at most [`MAX_QUERY_WORDS`] of them. `None` when
+/// there is no word in it.
 pub fn fts_query(input: &str) -> Option<String> {
     let words: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric())
@@ -85,63 +86,22 @@ impl Library {
         let limit = page.limit.min(i64::MAX as u64) as i64;
         let offset = page.offset.min(i64::MAX as u64) as i64;
         self.read(|conn| {
-            let count = |table: &str| -> rusqlite::Result<u64> {
-                conn.prepare_cached(&format!(
-                    "SELECT COUNT(*) FROM {table} WHERE {table} MATCH ?1"
-                ))?
-                .query_row([&q], |r| r.get::<_, i64>(0))
-                .map(|n| n.max(0) as u64)
-            };
-            let order = |total: u64| {
-                if total > RANKED_MATCHES_MAX {
-                    "rowid"
-                } else {
-                    "rank"
-                }
-            };
-            let total = count("artists_fts")?;
-            let artists = Page {
-                total,
-                items: conn
-                    .prepare_cached(&format!(
-                        "{ARTIST_SELECT} JOIN (SELECT rowid AS rid, {o} AS r FROM artists_fts \
-                         WHERE artists_fts MATCH ?1 ORDER BY {o} LIMIT ?2 OFFSET ?3) m \
-                         ON m.rid = a.id ORDER BY m.r",
-                        o = order(total)
-                    ))?
-                    .query_map(params![q, limit, offset], artist_from_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-            };
-            let total = count("albums_fts")?;
-            let albums = Page {
-                total,
-                items: conn
-                    .prepare_cached(&format!(
-                        "{ALBUM_SELECT} JOIN (SELECT rowid AS rid, {o} AS r FROM albums_fts \
-                         WHERE albums_fts MATCH ?1 ORDER BY {o} LIMIT ?2 OFFSET ?3) m \
-                         ON m.rid = al.id ORDER BY m.r",
-                        o = order(total)
-                    ))?
-                    .query_map(params![q, limit, offset], album_from_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-            };
-            let total = count("tracks_fts")?;
-            let tracks = Page {
-                total,
-                items: conn
-                    .prepare_cached(&format!(
-                        "SELECT {TRACK_COLUMNS} FROM (SELECT rowid AS rid, {o} AS r FROM \
-                         tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY {o} LIMIT ?2 OFFSET ?3) m \
-                         JOIN tracks t ON t.id = m.rid ORDER BY m.r",
-                        o = order(total)
-                    ))?
-                    .query_map(params![q, limit, offset], track_from_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            let page = Matches {
+                conn,
+                q: &q,
+                limit,
+                offset,
             };
             Ok(SearchResults {
-                artists,
-                albums,
-                tracks,
+                artists: page.of("artists_fts", artist_from_row, |m| {
+                    format!("{ARTIST_SELECT} JOIN {m} ON m.rid = a.id ORDER BY m.r")
+                })?,
+                albums: page.of("albums_fts", album_from_row, |m| {
+                    format!("{ALBUM_SELECT} JOIN {m} ON m.rid = al.id ORDER BY m.r")
+                })?,
+                tracks: page.of("tracks_fts", track_from_row, |m| {
+                    format!("SELECT {TRACK_COLUMNS} FROM {m} JOIN tracks t ON t.id = m.rid ORDER BY m.r")
+                })?,
             })
         })
     }
@@ -153,55 +113,39 @@ impl Library {
             return Ok(Vec::new());
         };
         let limit = limit.min(i64::MAX as u64) as i64;
+        // Each kind's best matches as (id, text, artist).
+        const KINDS: [(&str, &str); 3] = [
+            (
+                "artist",
+                "SELECT a.id, a.name, NULL FROM (SELECT rowid AS rid, rank AS r FROM artists_fts \
+                 WHERE artists_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
+                 JOIN artists a ON a.id = m.rid ORDER BY m.r",
+            ),
+            (
+                "album",
+                "SELECT al.id, al.name, ar.name FROM (SELECT rowid AS rid, rank AS r FROM \
+                 albums_fts WHERE albums_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
+                 JOIN albums al ON al.id = m.rid JOIN artists ar ON ar.id = al.artist_id \
+                 ORDER BY m.r",
+            ),
+            (
+                "track",
+                "SELECT t.id, t.title, t.artist FROM (SELECT rowid AS rid, rank AS r FROM \
+                 tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
+                 JOIN tracks t ON t.id = m.rid ORDER BY m.r",
+            ),
+        ];
         self.read(|conn| {
             let mut out: Vec<Suggestion> = Vec::new();
-            let left = |out: &Vec<Suggestion>| limit - out.len() as i64;
-            if left(&out) > 0 {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT a.id, a.name FROM (SELECT rowid AS rid, rank AS r FROM artists_fts \
-                     WHERE artists_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
-                     JOIN artists a ON a.id = m.rid ORDER BY m.r",
-                )?;
-                let rows = stmt.query_map(params![q, left(&out)], |r| {
-                    Ok(Suggestion {
-                        kind: "artist",
-                        id: r.get(0)?,
-                        text: r.get(1)?,
-                        artist: None,
-                    })
-                })?;
-                for row in rows {
-                    out.push(row?);
+            for (kind, sql) in KINDS {
+                let left = limit - out.len() as i64;
+                if left <= 0 {
+                    break;
                 }
-            }
-            if left(&out) > 0 {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT al.id, al.name, ar.name FROM (SELECT rowid AS rid, rank AS r FROM \
-                     albums_fts WHERE albums_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
-                     JOIN albums al ON al.id = m.rid JOIN artists ar ON ar.id = al.artist_id \
-                     ORDER BY m.r",
-                )?;
-                let rows = stmt.query_map(params![q, left(&out)], |r| {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let rows = stmt.query_map(params![q, left], |r| {
                     Ok(Suggestion {
-                        kind: "album",
-                        id: r.get(0)?,
-                        text: r.get(1)?,
-                        artist: r.get(2)?,
-                    })
-                })?;
-                for row in rows {
-                    out.push(row?);
-                }
-            }
-            if left(&out) > 0 {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT t.id, t.title, t.artist FROM (SELECT rowid AS rid, rank AS r FROM \
-                     tracks_fts WHERE tracks_fts MATCH ?1 ORDER BY rank LIMIT ?2) m \
-                     JOIN tracks t ON t.id = m.rid ORDER BY m.r",
-                )?;
-                let rows = stmt.query_map(params![q, left(&out)], |r| {
-                    Ok(Suggestion {
-                        kind: "track",
+                        kind,
                         id: r.get(0)?,
                         text: r.get(1)?,
                         artist: r.get(2)?,
@@ -213,6 +157,48 @@ impl Library {
             }
             Ok(out)
         })
+    }
+}
+
+/// One search's pages of matches, kind by kind.
+struct Matches<'a> {
+    conn: &'a Connection,
+    q: &'a str,
+    limit: i64,
+    offset: i64,
+}
+
+impl Matches<'_> {
+    /// The page of matches in the FTS table `table`: `select` is given the subquery `m` of
+    /// the page's row ids (`m.rid`, ranked by `m.r`) and joins it to the rows `from_row` reads.
+    fn of<T>(
+        &self,
+        table: &str,
+        from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
+        select: impl FnOnce(&str) -> String,
+    ) -> rusqlite::Result<Page<T>> {
+        let total = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE {table} MATCH ?1"
+            ))?
+            .query_row([self.q], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)?;
+        let order = if total > RANKED_MATCHES_MAX {
+            "rowid"
+        } else {
+            "rank"
+        };
+        let matches = format!(
+            "(SELECT rowid AS rid, {order} AS r FROM {table} WHERE {table} MATCH ?1 \
+             ORDER BY {order} LIMIT ?2 OFFSET ?3) m"
+        );
+        let items = self
+            .conn
+            .prepare_cached(&select(&matches))?
+            .query_map(params![self.q, self.limit, self.offset], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Page { total, items })
     }
 }
 
