@@ -362,22 +362,11 @@ pub struct SearchResult {
     pub songs: Vec<Track>,
 }
 
-/// The FTS5 query for what a user typed: every word must match as a word prefix. `None`
-/// when nothing searchable is left (list everything).
-pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
 /// Searches artists, albums and tracks: every word of `text` as a prefix of a word of the
 /// name (or, for albums and tracks, of the artist's and album's names too); an empty `text`
 /// lists everything by name.
 pub fn search(lib: &Library, text: &str, page: &SearchPage) -> Result<SearchResult> {
-    let fts = fts_query(text);
+    let fts = crate::search::fts_query(text);
     let (artist_ids, album_ids, track_ids) = lib.read(|conn| {
         let ids = |sql: &str, count: u32, offset: u32| -> Result<Vec<i64>> {
             let mut stmt = conn.prepare_cached(sql)?;
@@ -827,25 +816,6 @@ pub fn play_count(lib: &Library, track_id: i64) -> Result<u64> {
             )?
             .max(0) as u64)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fts_queries_are_quoted_word_prefixes() {
-        assert_eq!(
-            fts_query("alpha ban").as_deref(),
-            Some("\"alpha\"* \"ban\"*")
-        );
-        assert_eq!(
-            fts_query("  \"AC/DC\" "),
-            Some("\"AC\"* \"DC\"*".to_string())
-        );
-        assert_eq!(fts_query("\" * -"), None);
-        assert_eq!(fts_query(""), None);
-    }
 }
 
 #[cfg(test)]
