@@ -62,15 +62,18 @@ pub(crate) fn artist_from_row(r: &Row<'_>) -> rusqlite::Result<Artist> {
     })
 }
 
-pub(crate) const ALBUM_SELECT: &str = "SELECT al.id, al.name, al.artist_id, ar.name, \
+/// An album's columns as [`album_from_row`] reads them (first), over [`ALBUM_FROM`].
+pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.name, al.artist_id, ar.name, \
     (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), \
     (SELECT t.genre FROM tracks t WHERE t.album_id = al.id AND t.genre IS NOT NULL \
         GROUP BY t.genre ORDER BY COUNT(*) DESC, t.genre LIMIT 1), \
     (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id), \
     (SELECT COALESCE(SUM(t.duration_ms), 0) FROM tracks t WHERE t.album_id = al.id), \
     (SELECT t.cover_id FROM tracks t WHERE t.album_id = al.id AND t.cover_id IS NOT NULL \
-        ORDER BY t.cover_embedded, t.disc_no, t.track_no, t.id LIMIT 1) \
-    FROM albums al JOIN artists ar ON ar.id = al.artist_id";
+        ORDER BY t.cover_embedded, t.disc_no, t.track_no, t.id LIMIT 1)";
+
+/// The tables [`ALBUM_COLUMNS`] reads from (`al`, `ar`).
+pub(crate) const ALBUM_FROM: &str = "FROM albums al JOIN artists ar ON ar.id = al.artist_id";
 
 pub(crate) fn album_from_row(r: &Row<'_>) -> rusqlite::Result<Album> {
     Ok(Album {
@@ -187,7 +190,7 @@ impl Library {
                         [artist],
                     )?;
                     let sql = format!(
-                        "{ALBUM_SELECT} WHERE al.artist_id = ?3 \
+                        "SELECT {ALBUM_COLUMNS} {ALBUM_FROM} WHERE al.artist_id = ?3 \
                          ORDER BY (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), \
                          al.sort_name, al.id LIMIT ?1 OFFSET ?2"
                     );
@@ -200,7 +203,7 @@ impl Library {
                 None => {
                     let total = count(conn, "SELECT COUNT(*) FROM albums", [])?;
                     let sql =
-                        format!("{ALBUM_SELECT} ORDER BY al.sort_name, al.id LIMIT ?1 OFFSET ?2");
+                        format!("SELECT {ALBUM_COLUMNS} {ALBUM_FROM} ORDER BY al.sort_name, al.id LIMIT ?1 OFFSET ?2");
                     let items = conn
                         .prepare_cached(&sql)?
                         .query_map(params![limit, offset], album_from_row)?
@@ -215,7 +218,7 @@ impl Library {
     /// The album with this id.
     pub fn album(&self, id: i64) -> Result<Option<Album>> {
         self.read(|conn| {
-            let sql = format!("{ALBUM_SELECT} WHERE al.id = ?1");
+            let sql = format!("SELECT {ALBUM_COLUMNS} {ALBUM_FROM} WHERE al.id = ?1");
             Ok(conn.query_row(&sql, [id], album_from_row).optional()?)
         })
     }

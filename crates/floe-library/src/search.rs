@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::catalog::{
-    album_from_row, artist_from_row, track_from_row, ALBUM_SELECT, ARTIST_SELECT, TRACK_COLUMNS,
+    album_from_row, artist_from_row, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, ARTIST_SELECT,
+    TRACK_COLUMNS,
 };
 use crate::error::Result;
 use crate::model::{Album, Artist, Page, PageRequest, Track};
@@ -97,7 +98,7 @@ impl Library {
                     format!("{ARTIST_SELECT} JOIN {m} ON m.rid = a.id ORDER BY m.r")
                 })?,
                 albums: page.of("albums_fts", album_from_row, |m| {
-                    format!("{ALBUM_SELECT} JOIN {m} ON m.rid = al.id ORDER BY m.r")
+                    format!("SELECT {ALBUM_COLUMNS} {ALBUM_FROM} JOIN {m} ON m.rid = al.id ORDER BY m.r")
                 })?,
                 tracks: page.of("tracks_fts", track_from_row, |m| {
                     format!("SELECT {TRACK_COLUMNS} FROM {m} JOIN tracks t ON t.id = m.rid ORDER BY m.r")

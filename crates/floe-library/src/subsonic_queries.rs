@@ -4,61 +4,30 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::catalog::{track_from_row, TRACK_COLUMNS};
+use crate::catalog::{self, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, TRACK_COLUMNS};
 use crate::error::{LibraryError, Result};
-use crate::model::{Artist, PageRequest, Track};
+use crate::model::{Album, Artist, PageRequest, Track};
 use crate::Library;
 
-/// An album as Subsonic lists it.
+/// An album as Subsonic lists it: the catalog's [`Album`] with when it came and its plays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbumEntry {
-    /// Row id.
-    pub id: i64,
-    /// Title.
-    pub name: String,
-    /// Album artist's row id.
-    pub artist_id: i64,
-    /// Album artist's name.
-    pub artist: String,
-    /// The earliest year among its tracks.
-    pub year: Option<u32>,
-    /// The most common genre among its tracks.
-    pub genre: Option<String>,
-    /// Tracks on it.
-    pub song_count: u64,
-    /// Total duration in milliseconds.
-    pub duration_ms: u64,
-    /// Its picture (see [`Library::cover`]).
-    pub cover_id: Option<i64>,
+    /// The album as the catalog lists it.
+    pub album: Album,
     /// When its first track entered the catalog (seconds since the Unix epoch).
     pub created: i64,
     /// Plays recorded for its tracks.
     pub play_count: u64,
 }
 
-const ALBUM_QUERY: &str = "SELECT al.id, al.name, al.artist_id, ar.name, \
-    (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), \
-    (SELECT t.genre FROM tracks t WHERE t.album_id = al.id AND t.genre IS NOT NULL \
-        GROUP BY t.genre ORDER BY COUNT(*) DESC, t.genre LIMIT 1), \
-    (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id), \
-    (SELECT COALESCE(SUM(t.duration_ms), 0) FROM tracks t WHERE t.album_id = al.id), \
-    (SELECT t.cover_id FROM tracks t WHERE t.album_id = al.id AND t.cover_id IS NOT NULL \
-        ORDER BY t.cover_embedded, t.disc_no, t.track_no, t.id LIMIT 1), \
+/// The columns [`album_from_row`] reads after [`ALBUM_COLUMNS`].
+const ENTRY_COLUMNS: &str = "\
     (SELECT COALESCE(MIN(t.added), 0) FROM tracks t WHERE t.album_id = al.id), \
-    (SELECT COUNT(*) FROM plays p JOIN tracks t ON t.id = p.track_id WHERE t.album_id = al.id) \
-    FROM albums al JOIN artists ar ON ar.id = al.artist_id";
+    (SELECT COUNT(*) FROM plays p JOIN tracks t ON t.id = p.track_id WHERE t.album_id = al.id)";
 
 fn album_from_row(r: &Row<'_>) -> rusqlite::Result<AlbumEntry> {
     Ok(AlbumEntry {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        artist_id: r.get(2)?,
-        artist: r.get(3)?,
-        year: r.get(4)?,
-        genre: r.get(5)?,
-        song_count: r.get::<_, i64>(6)?.max(0) as u64,
-        duration_ms: r.get::<_, i64>(7)?.max(0) as u64,
-        cover_id: r.get(8)?,
+        album: catalog::album_from_row(r)?,
         created: r.get(9)?,
         play_count: r.get::<_, i64>(10)?.max(0) as u64,
     })
@@ -69,7 +38,7 @@ fn albums_where(
     tail: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<AlbumEntry>> {
-    let sql = format!("{ALBUM_QUERY} {tail}");
+    let sql = format!("SELECT {ALBUM_COLUMNS}, {ENTRY_COLUMNS} {ALBUM_FROM} {tail}");
     Ok(conn
         .prepare_cached(&sql)?
         .query_map(params, album_from_row)?
@@ -861,7 +830,7 @@ mod db_tests {
     }
 
     fn names(albums: &[AlbumEntry]) -> Vec<&str> {
-        albums.iter().map(|a| a.name.as_str()).collect()
+        albums.iter().map(|a| a.album.name.as_str()).collect()
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub fn artist_element(a: &Artist, stars: &Stars) -> Element {
 }
 
 /// An `AlbumID3`.
-pub fn album_element(a: &AlbumEntry, stars: &Stars) -> Element {
+pub fn album_element(entry: &AlbumEntry, stars: &Stars) -> Element {
+    let a = &entry.album;
     Element::new("album")
         .attr("id", Id::Album(a.id).text())
         .attr("name", &a.name)
@@ -62,17 +63,18 @@ pub fn album_element(a: &AlbumEntry, stars: &Stars) -> Element {
         .attr("artistId", Id::Artist(a.artist_id).text())
         .attr("isDir", true)
         .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
-        .attr("songCount", a.song_count)
+        .attr("songCount", a.track_count)
         .attr("duration", seconds(a.duration_ms))
-        .attr("playCount", a.play_count)
-        .attr("created", iso(a.created))
+        .attr("playCount", entry.play_count)
+        .attr("created", iso(entry.created))
         .attr_opt("year", a.year)
         .attr_opt("genre", a.genre.as_deref())
         .attr_opt("starred", stars.at(StarKind::Album, a.id))
 }
 
 /// An album as a `Child` directory (the folder view, `getAlbumList`, `search2`).
-pub fn album_child(a: &AlbumEntry, stars: &Stars) -> Element {
+pub fn album_child(entry: &AlbumEntry, stars: &Stars) -> Element {
+    let a = &entry.album;
     Element::new("child")
         .attr("id", Id::Album(a.id).text())
         .attr("parent", Id::Artist(a.artist_id).text())
@@ -83,8 +85,8 @@ pub fn album_child(a: &AlbumEntry, stars: &Stars) -> Element {
         .attr_opt("year", a.year)
         .attr_opt("genre", a.genre.as_deref())
         .attr_opt("coverArt", a.cover_id.map(|c| Id::Cover(c).text()))
-        .attr("playCount", a.play_count)
-        .attr("created", iso(a.created))
+        .attr("playCount", entry.play_count)
+        .attr("created", iso(entry.created))
         .attr_opt("starred", stars.at(StarKind::Album, a.id))
 }
 
@@ -226,7 +228,8 @@ pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, Subson
                 )
         }
         Some(Id::Album(id)) => {
-            let album = q::album(lib, id)?
+            let album = lib
+                .album(id)?
                 .ok_or_else(|| SubsonicError::NotFound(format!("album {text}")))?;
             let songs = lib.album_tracks(id)?;
             Element::new("directory")

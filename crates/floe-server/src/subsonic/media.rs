@@ -185,7 +185,7 @@ async fn cover_inner(api: &Arc<Subsonic>, call: Call) -> Result<Response, Subson
             let lib = api.library();
             let cover_id = match id {
                 Id::Cover(c) => Some(c),
-                Id::Album(a) => floe_library::subsonic_queries::album(lib, a)?.and_then(|a| a.cover_id),
+                Id::Album(a) => lib.album(a)?.and_then(|a| a.cover_id),
                 Id::Track(t) => lib.track(t)?.and_then(|t| t.cover_id),
                 Id::Artist(a) => lib.artist(a)?.and_then(|a| a.cover_id),
                 Id::Playlist(_) => None,
