@@ -41,6 +41,11 @@ impl Stars {
     }
 }
 
+/// Each item as `element` shows it.
+pub fn each<T>(items: &[T], stars: &Stars, element: fn(&T, &Stars) -> Element) -> Vec<Element> {
+    items.iter().map(|x| element(x, stars)).collect()
+}
+
 /// An `ArtistID3`.
 pub fn artist_element(a: &Artist, stars: &Stars) -> Element {
     Element::new("artist")
@@ -222,10 +227,7 @@ pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, Subson
             Element::new("directory")
                 .attr("id", text)
                 .attr("name", &artist.name)
-                .list(
-                    "child",
-                    albums.iter().map(|a| album_child(a, &stars)).collect(),
-                )
+                .list("child", each(&albums, &stars, album_child))
         }
         Some(Id::Album(id)) => {
             let album = lib
@@ -236,10 +238,7 @@ pub fn get_music_directory(call: &Call, lib: &Library) -> Result<Element, Subson
                 .attr("id", text)
                 .attr("parent", Id::Artist(album.artist_id).text())
                 .attr("name", &album.name)
-                .list(
-                    "child",
-                    songs.iter().map(|e| song_element(e, &stars)).collect(),
-                )
+                .list("child", each(&songs, &stars, song_element))
         }
         _ => return Err(SubsonicError::NotFound(format!("directory {text}"))),
     };
@@ -265,12 +264,8 @@ pub fn get_artist(call: &Call, lib: &Library) -> Result<Element, SubsonicError> 
         .artist(id)?
         .ok_or_else(|| SubsonicError::NotFound(format!("artist ar-{id}")))?;
     let albums = q::artist_albums(lib, id)?;
-    Ok(
-        Element::fragment().child(artist_element(&artist, &stars).list(
-            "album",
-            albums.iter().map(|e| album_element(e, &stars)).collect(),
-        )),
-    )
+    Ok(Element::fragment()
+        .child(artist_element(&artist, &stars).list("album", each(&albums, &stars, album_element))))
 }
 
 /// `getAlbum`: the album and its tracks.
@@ -280,12 +275,8 @@ pub fn get_album(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let album =
         q::album(lib, id)?.ok_or_else(|| SubsonicError::NotFound(format!("album al-{id}")))?;
     let songs = lib.album_tracks(id)?;
-    Ok(
-        Element::fragment().child(album_element(&album, &stars).list(
-            "song",
-            songs.iter().map(|e| song_element(e, &stars)).collect(),
-        )),
-    )
+    Ok(Element::fragment()
+        .child(album_element(&album, &stars).list("song", each(&songs, &stars, song_element))))
 }
 
 /// `getSong`.
@@ -334,30 +325,9 @@ pub fn search3(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let stars = Stars::of(lib, call.user.id)?;
     Ok(Element::fragment().child(
         Element::new("searchResult3")
-            .list(
-                "artist",
-                found
-                    .artists
-                    .iter()
-                    .map(|e| artist_element(e, &stars))
-                    .collect(),
-            )
-            .list(
-                "album",
-                found
-                    .albums
-                    .iter()
-                    .map(|e| album_element(e, &stars))
-                    .collect(),
-            )
-            .list(
-                "song",
-                found
-                    .songs
-                    .iter()
-                    .map(|e| song_element(e, &stars))
-                    .collect(),
-            ),
+            .list("artist", each(&found.artists, &stars, artist_element))
+            .list("album", each(&found.albums, &stars, album_element))
+            .list("song", each(&found.songs, &stars, song_element)),
     ))
 }
 
@@ -380,22 +350,8 @@ pub fn search2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
                     })
                     .collect(),
             )
-            .list(
-                "album",
-                found
-                    .albums
-                    .iter()
-                    .map(|e| album_child(e, &stars))
-                    .collect(),
-            )
-            .list(
-                "song",
-                found
-                    .songs
-                    .iter()
-                    .map(|e| song_element(e, &stars))
-                    .collect(),
-            ),
+            .list("album", each(&found.albums, &stars, album_child))
+            .list("song", each(&found.songs, &stars, song_element)),
     ))
 }
 
@@ -437,20 +393,16 @@ fn album_list_page(call: &Call, lib: &Library) -> Result<Vec<AlbumEntry>, Subson
 pub fn get_album_list2(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let albums = album_list_page(call, lib)?;
     let stars = Stars::of(lib, call.user.id)?;
-    Ok(Element::fragment().child(Element::new("albumList2").list(
-        "album",
-        albums.iter().map(|e| album_element(e, &stars)).collect(),
-    )))
+    Ok(Element::fragment()
+        .child(Element::new("albumList2").list("album", each(&albums, &stars, album_element))))
 }
 
 /// `getAlbumList`: the same albums as directories (`Child`), for clients of the folder view.
 pub fn get_album_list(call: &Call, lib: &Library) -> Result<Element, SubsonicError> {
     let albums = album_list_page(call, lib)?;
     let stars = Stars::of(lib, call.user.id)?;
-    Ok(Element::fragment().child(Element::new("albumList").list(
-        "album",
-        albums.iter().map(|e| album_child(e, &stars)).collect(),
-    )))
+    Ok(Element::fragment()
+        .child(Element::new("albumList").list("album", each(&albums, &stars, album_child))))
 }
 
 /// `getGenres`: every genre with its song and album counts.
@@ -482,10 +434,8 @@ pub fn get_songs_by_genre(call: &Call, lib: &Library) -> Result<Element, Subsoni
         count(call, "count", 10)?,
         offset(call, "offset")?,
     )?;
-    Ok(Element::fragment().child(Element::new("songsByGenre").list(
-        "song",
-        songs.iter().map(|e| song_element(e, &stars)).collect(),
-    )))
+    Ok(Element::fragment()
+        .child(Element::new("songsByGenre").list("song", each(&songs, &stars, song_element))))
 }
 
 /// `getTopSongs`: `artist` (a name), `count` (default 50): most played first.
@@ -493,10 +443,8 @@ pub fn get_top_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicErro
     let stars = Stars::of(lib, call.user.id)?;
     let artist = call.params.require("artist")?;
     let songs = q::top_songs(lib, artist, count(call, "count", 50)?)?;
-    Ok(Element::fragment().child(Element::new("topSongs").list(
-        "song",
-        songs.iter().map(|e| song_element(e, &stars)).collect(),
-    )))
+    Ok(Element::fragment()
+        .child(Element::new("topSongs").list("song", each(&songs, &stars, song_element))))
 }
 
 /// `getRandomSongs`.
@@ -509,10 +457,8 @@ pub fn get_random_songs(call: &Call, lib: &Library) -> Result<Element, SubsonicE
         to_year: call.params.number("toYear")?,
     };
     let songs = q::random_songs(lib, &filter)?;
-    Ok(Element::fragment().child(Element::new("randomSongs").list(
-        "song",
-        songs.iter().map(|e| song_element(e, &stars)).collect(),
-    )))
+    Ok(Element::fragment()
+        .child(Element::new("randomSongs").list("song", each(&songs, &stars, song_element))))
 }
 
 fn star_items(call: &Call) -> Result<Vec<(q::StarKind, i64)>, SubsonicError> {
@@ -555,18 +501,9 @@ pub fn get_starred2(call: &Call, lib: &Library) -> Result<Element, SubsonicError
     let (artists, albums, songs) = q::starred(lib, call.user.id)?;
     Ok(Element::fragment().child(
         Element::new("starred2")
-            .list(
-                "artist",
-                artists.iter().map(|e| artist_element(e, &stars)).collect(),
-            )
-            .list(
-                "album",
-                albums.iter().map(|e| album_element(e, &stars)).collect(),
-            )
-            .list(
-                "song",
-                songs.iter().map(|e| song_element(e, &stars)).collect(),
-            ),
+            .list("artist", each(&artists, &stars, artist_element))
+            .list("album", each(&albums, &stars, album_element))
+            .list("song", each(&songs, &stars, song_element)),
     ))
 }
 

@@ -5,7 +5,7 @@
 //! admin for the server's); an admin may do everything (and list another user's playlists
 //! with `username`). Anything else is error 50.
 
-use super::browse::{iso, song_element, Stars};
+use super::browse::{each, iso, song_element, Stars};
 use super::error::SubsonicError;
 use super::ids::{self, Id};
 use super::response::Element;
@@ -66,10 +66,8 @@ fn load(lib: &Library, id: i64) -> Result<(PlaylistEntry, Vec<Track>), SubsonicE
 fn full(call: &Call, lib: &Library, id: i64) -> Result<Element, SubsonicError> {
     let (p, songs) = load(lib, id)?;
     let stars = Stars::of(lib, call.user.id)?;
-    Ok(Element::fragment().child(playlist_element(&p).list(
-        "entry",
-        songs.iter().map(|e| song_element(e, &stars)).collect(),
-    )))
+    Ok(Element::fragment()
+        .child(playlist_element(&p).list("entry", each(&songs, &stars, song_element))))
 }
 
 /// `getPlaylists`.
