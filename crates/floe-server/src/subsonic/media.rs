@@ -105,33 +105,27 @@ async fn stream_inner(
         })
         .await?;
     let mut options: FileOptions = state.media.file_options();
-    if download {
-        options.attachment = track
-            .path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned());
-        return serve_file(
-            &parts.method,
-            &parts.headers,
-            &track.path,
-            &track.content_type,
-            &options,
-        )
-        .await
-        .map_err(media_error);
-    }
     let source = SourceTrack {
         id: track.id.to_string(),
         path: track.path.clone(),
         bitrate_kbps: track.bitrate_kbps,
         suffix: Some(track.suffix.clone()),
     };
-    let wanted = transcode_query(&call.params, &track.suffix, track.bitrate_kbps)
-        .map(|q| Query::parse(&q))
-        .map(|q| TranscodeParams::from_query(&q, state.media.transcodes.settings(), &source))
-        .transpose()
-        .map_err(media_error)?
-        .flatten();
+    // A download is the file as it is; a stream is transcoded when the parameters ask for it.
+    let wanted = if download {
+        options.attachment = track
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned());
+        None
+    } else {
+        transcode_query(&call.params, &track.suffix, track.bitrate_kbps)
+            .map(|q| Query::parse(&q))
+            .map(|q| TranscodeParams::from_query(&q, state.media.transcodes.settings(), &source))
+            .transpose()
+            .map_err(media_error)?
+            .flatten()
+    };
     match wanted {
         None => serve_file(
             &parts.method,
