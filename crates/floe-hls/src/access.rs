@@ -254,15 +254,7 @@ impl Unpacker {
             OggCodec::Unknown => {
                 if packet.starts_with(b"OpusHead") {
                     match TrackConfig::from_opus_head(&packet) {
-                        Ok(mut config) => {
-                            // The input rate is informational, and Chromium refuses an init
-                            // segment whose dOps rate differs from the sample entry's 48 kHz.
-                            if let AudioCodec::Opus {
-                                input_sample_rate, ..
-                            } = &mut config.codec
-                            {
-                                *input_sample_rate = 48_000;
-                            }
+                        Ok(config) => {
                             state.codec = OggCodec::Opus;
                             state.headers_left = 1;
                             self.set_track(Track { config, ts: None }, out);

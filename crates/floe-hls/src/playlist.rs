@@ -407,7 +407,6 @@ mod tests {
             config: TrackConfig {
                 codec: AudioCodec::Opus {
                     pre_skip: 312,
-                    input_sample_rate: 48_000,
                     output_gain: 0,
                     channel_mapping_family: 0,
                     channel_mapping: None,

@@ -45,8 +45,6 @@ pub enum AudioCodec {
     Opus {
         /// Samples (at 48 kHz) to discard at the start (OpusHead pre-skip).
         pre_skip: u16,
-        /// The original input rate, informational (OpusHead input sample rate).
-        input_sample_rate: u32,
         /// Output gain, Q7.8 dB (0 for none).
         output_gain: i16,
         /// Channel mapping family (0: mono/stereo, 1: Vorbis order up to 8 channels).
@@ -164,7 +162,6 @@ impl TrackConfig {
             Codec::Opus => AudioCodec::Opus {
                 pre_skip: u16::try_from(info.delay)
                     .map_err(|_| MuxError::Config("Opus pre-skip over 65535"))?,
-                input_sample_rate: info.rate,
                 output_gain: 0,
                 channel_mapping_family: if info.channels <= 2 { 0 } else { 1 },
                 channel_mapping: None,
@@ -198,7 +195,8 @@ impl TrackConfig {
         }
         let channels = head[9];
         let pre_skip = u16::from_le_bytes([head[10], head[11]]);
-        let input_sample_rate = u32::from_le_bytes([head[12], head[13], head[14], head[15]]);
+        // Bytes 12..16, the encoder's input rate, are informational and not kept: `dOps`
+        // always declares 48 kHz (see the writer).
         let output_gain = i16::from_le_bytes([head[16], head[17]]);
         let family = head[18];
         let channel_mapping = if family == 0 {
@@ -216,7 +214,6 @@ impl TrackConfig {
         let config = TrackConfig {
             codec: AudioCodec::Opus {
                 pre_skip,
-                input_sample_rate,
                 output_gain,
                 channel_mapping_family: family,
                 channel_mapping,
@@ -440,7 +437,6 @@ fn sample_entry(b: &mut Vec<u8>, config: &TrackConfig) {
             AudioCodec::Mp3 => esds(e, mp3_object_type(config.sample_rate), None),
             AudioCodec::Opus {
                 pre_skip,
-                input_sample_rate,
                 output_gain,
                 channel_mapping_family,
                 channel_mapping,
@@ -448,7 +444,10 @@ fn sample_entry(b: &mut Vec<u8>, config: &TrackConfig) {
                 d.push(0); // version
                 d.push(config.channels as u8);
                 put_u16(d, *pre_skip);
-                put_u32(d, *input_sample_rate);
+                // InputSampleRate is informational (the encoder's input), but Chromium's MSE
+                // refuses an init segment whose dOps rate differs from the sample entry's
+                // 48 kHz (measured with a 44.1 kHz source), so it is always 48000.
+                put_u32(d, 48_000);
                 d.extend_from_slice(&output_gain.to_be_bytes());
                 d.push(*channel_mapping_family);
                 if *channel_mapping_family != 0 {
@@ -886,6 +885,15 @@ mod tests {
         assert_eq!(&entry[24..28], &[0, 2, 0, 16]); // channels, sample size
         assert_eq!(&entry[32..36], &[0xBB, 0x80, 0, 0]); // 48000 << 16
         assert_eq!(codecs_string(&config), "opus");
+        // A 44.1 kHz input rate in the OpusHead: dOps still declares 48 kHz, the rate of the
+        // sample entry (Chromium refuses the init segment otherwise).
+        let head = b"OpusHead\x01\x02\x38\x01\x44\xAC\x00\x00\x00\x00\x00";
+        let init =
+            init_segment(&TrackConfig::from_opus_head(head).expect("OpusHead")).expect("init");
+        assert_eq!(
+            find_box(&init, b"dOps"),
+            b"\0\0\0\x13dOps\x00\x02\x01\x38\x00\x00\xBB\x80\x00\x00\x00".as_slice()
+        );
     }
 
     #[test]
@@ -1111,7 +1119,6 @@ mod tests {
             TrackConfig {
                 codec: AudioCodec::Opus {
                     pre_skip: 0,
-                    input_sample_rate: 48_000,
                     output_gain: 0,
                     channel_mapping_family: 0,
                     channel_mapping: None,
