@@ -103,7 +103,7 @@ pub struct ProxySection {
     pub open_range_window: u64,
     /// Seconds allowed to connect to the upstream.
     pub connect_timeout: f64,
-    /// Seconds allowed for the upstream's response head.
+    /// Seconds allowed for the upstream's response head (beyond `connect_timeout`).
     pub response_timeout: f64,
 }
 

@@ -541,7 +541,10 @@ fn proxy_errors_are_502_and_504() {
     let (port, _seen) = upstream(move |_s| {
         let _ = hold_rx.recv_timeout(Duration::from_secs(30));
     });
-    let floe = Floe::start_with(&proxy_config(port, "response_timeout = 0.5\n"));
+    let floe = Floe::start_with(&proxy_config(
+        port,
+        "response_timeout = 0.5\nconnect_timeout = 0.5\n",
+    ));
     let r = floe.get("/remote/b.mp3", &[]);
     assert_eq!(r.status, 504, "{}", r.text());
     assert!(r.json()["error"]["message"]
