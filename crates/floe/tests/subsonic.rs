@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::library::{ffmpeg, send};
 use common::{require_ffmpeg, scratch_dir, Floe, Response};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -84,19 +85,6 @@ fn make_library(root: &Path) {
             ffmpeg(&refs);
         }
     }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Runs `floe ARGS` with `stdin`; (exit success, stdout, stderr).
@@ -252,17 +240,13 @@ fn error_code(f: &Fixture, method: &str, query: &str) -> i64 {
 }
 
 fn post_form(floe: &Floe, path: &str, body: &str) -> Response {
-    let mut s = floe.connect();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        floe.addr,
-        body.len()
+    send(
+        floe,
+        "POST",
+        path,
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
     )
-    .expect("send");
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    Response::parse(&raw)
 }
 
 #[test]
