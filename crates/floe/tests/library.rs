@@ -532,6 +532,11 @@ fn api_browses_pages_and_searches() {
     );
 }
 
+/// Sends `body` as JSON.
+fn send_json(floe: &Floe, method: &str, path: &str, body: &str) -> Response {
+    send(floe, method, path, "application/json", body.as_bytes())
+}
+
 fn json_body(r: &Response, status: u16) -> Value {
     assert_eq!(r.status, status, "{}", r.text());
     r.json()
@@ -561,13 +566,7 @@ fn api_playlists_create_edit_import_export() {
 
     // Create.
     let body = format!(r#"{{"name": "Road trip", "comment": "c", "tracks": [{first}, {second}]}}"#);
-    let r = send(
-        &floe,
-        "POST",
-        "/api/v1/playlists",
-        "application/json",
-        body.as_bytes(),
-    );
+    let r = send_json(&floe, "POST", "/api/v1/playlists", &body);
     let created = json_body(&r, 201);
     let id = created["id"].as_i64().expect("id");
     assert_eq!(
@@ -579,56 +578,29 @@ fn api_playlists_create_edit_import_export() {
         (Some("Road trip"), Some(2))
     );
     // The same name again: 409. Bad bodies: 400 naming the problem.
-    let again = send(
-        &floe,
-        "POST",
-        "/api/v1/playlists",
-        "application/json",
-        body.as_bytes(),
-    );
+    let again = send_json(&floe, "POST", "/api/v1/playlists", &body);
     assert!(error_of(&again, 409).contains("Road trip"));
-    let r = send(
+    let r = send_json(
         &floe,
         "POST",
         "/api/v1/playlists",
-        "application/json",
-        br#"{"name": "x", "tracks": [999999]}"#,
+        r#"{"name": "x", "tracks": [999999]}"#,
     );
     assert!(error_of(&r, 400).contains("999999"));
-    let r = send(
-        &floe,
-        "POST",
-        "/api/v1/playlists",
-        "application/json",
-        br#"{"name": ""}"#,
-    );
+    let r = send_json(&floe, "POST", "/api/v1/playlists", r#"{"name": ""}"#);
     assert!(error_of(&r, 400).contains("name"));
-    let r = send(
-        &floe,
-        "POST",
-        "/api/v1/playlists",
-        "application/json",
-        b"{not json",
-    );
+    let r = send_json(&floe, "POST", "/api/v1/playlists", "{not json");
     assert!(error_of(&r, 400).contains("body"));
-    let r = send(
+    let r = send_json(
         &floe,
         "POST",
         "/api/v1/playlists",
-        "application/json",
-        br#"{"name": "x", "colour": 1}"#,
+        r#"{"name": "x", "colour": 1}"#,
     );
     assert!(error_of(&r, 400).contains("colour"));
     let big = format!(r#"{{"name": "big", "comment": "{}"}}"#, "x".repeat(4000));
     assert_eq!(
-        send(
-            &floe,
-            "POST",
-            "/api/v1/playlists",
-            "application/json",
-            big.as_bytes()
-        )
-        .status,
+        send_json(&floe, "POST", "/api/v1/playlists", &big).status,
         413
     );
 
@@ -637,7 +609,7 @@ fn api_playlists_create_edit_import_export() {
     let patch = format!(
         r#"{{"add": [{third}, {fourth}], "move": [{{"from": 2, "to": 0}}], "remove": [1]}}"#
     );
-    let r = send(&floe, "PATCH", &path, "application/json", patch.as_bytes());
+    let r = send_json(&floe, "PATCH", &path, &patch);
     assert_eq!(json_body(&r, 200)["track_count"], 3);
     // [first, second]: remove position 1 -> [first]; add -> [first, third, fourth];
     // move 2 to 0 -> [fourth, first, third].
@@ -645,47 +617,28 @@ fn api_playlists_create_edit_import_export() {
         ids(&get_json(&floe, &path)["tracks"]),
         vec![fourth, first, third]
     );
-    let r = send(
-        &floe,
-        "PATCH",
-        &path,
-        "application/json",
-        br#"{"move": [{"from": 9, "to": 0}]}"#,
-    );
+    let r = send_json(&floe, "PATCH", &path, r#"{"move": [{"from": 9, "to": 0}]}"#);
     assert!(error_of(&r, 400).contains("move"));
-    let r = send(
-        &floe,
-        "PATCH",
-        &path,
-        "application/json",
-        br#"{"name": "Road trip 2"}"#,
-    );
+    let r = send_json(&floe, "PATCH", &path, r#"{"name": "Road trip 2"}"#);
     assert_eq!(json_body(&r, 200)["name"], "Road trip 2");
     let put = format!(r#"{{"name": "Road trip", "tracks": [{fourth}, {first}, {fourth}]}}"#);
-    let r = send(&floe, "PUT", &path, "application/json", put.as_bytes());
+    let r = send_json(&floe, "PUT", &path, &put);
     assert_eq!(json_body(&r, 200)["track_count"], 3);
     assert_eq!(
         ids(&get_json(&floe, &path)["tracks"]),
         vec![fourth, first, fourth]
     );
-    let r = send(
+    let r = send_json(
         &floe,
         "PATCH",
         &path,
-        "application/json",
-        br#"{"move": [{"from": 1, "to": 0}], "remove": [0]}"#,
+        r#"{"move": [{"from": 1, "to": 0}], "remove": [0]}"#,
     );
     assert_eq!(json_body(&r, 200)["track_count"], 2);
     // Remove position 0 -> [first, fourth]; move 1 to 0 -> [fourth, first].
     assert_eq!(ids(&get_json(&floe, &path)["tracks"]), vec![fourth, first]);
     // A failed edit changes nothing.
-    let r = send(
-        &floe,
-        "PATCH",
-        &path,
-        "application/json",
-        br#"{"remove": [0], "add": [999999]}"#,
-    );
+    let r = send_json(&floe, "PATCH", &path, r#"{"remove": [0], "add": [999999]}"#);
     assert!(error_of(&r, 400).contains("999999"));
     assert_eq!(ids(&get_json(&floe, &path)["tracks"]), vec![fourth, first]);
     assert_eq!(get_json(&floe, "/api/v1/playlists")["total"], 1);
