@@ -424,6 +424,59 @@ fn run(
 mod tests {
     use super::*;
 
+    fn wav_track(dir: &Path, seconds: usize) -> PathBuf {
+        let rate = 8000;
+        let samples: Vec<f32> = (0..rate * seconds)
+            .map(|i| (i as f32 * 0.05).sin() * 0.3)
+            .collect();
+        let path = dir.join("t.wav");
+        std::fs::write(
+            &path,
+            floe_media::mux::wav::wav_file(rate as u32, 1, &samples),
+        )
+        .expect("write wav");
+        path
+    }
+
+    fn key(format: OutputFormat) -> CacheKey {
+        CacheKey {
+            track: "7".into(),
+            size: 1,
+            mtime_nanos: 1,
+            format,
+            bitrate_kbps: 0,
+        }
+    }
+
+    #[test]
+    fn a_hangup_does_not_stop_a_transcode_that_fills_the_cache() {
+        let dir = std::env::temp_dir().join(format!("floe-tc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = wav_track(&dir, 3);
+        let cache = TranscodeCache::open(&dir.join("cache"), 1 << 30).expect("cache");
+        let request = TranscodeRequest {
+            format: OutputFormat::Wav,
+            bitrate_kbps: 0,
+            offset_secs: 0.0,
+        };
+        let transcoder = Transcoder::open(&path, request).expect("opens");
+        let expected = transcoder.content_length().expect("wav length");
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        drop(rx); // the client is gone before the first byte
+        let writer = cache
+            .begin(&key(OutputFormat::Wav))
+            .expect("io")
+            .expect("new");
+        run(transcoder, Some(writer), tx, "7", &path);
+        let cached = cache
+            .lookup(&key(OutputFormat::Wav))
+            .expect("cached anyway");
+        assert_eq!(std::fs::metadata(cached).expect("file").len(), expected);
+
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     fn source(bitrate: Option<u32>) -> SourceTrack {
         SourceTrack {
             id: "1".into(),
