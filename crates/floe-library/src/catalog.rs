@@ -93,7 +93,21 @@ fn count(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<
     Ok(conn.query_row(sql, params, |r| r.get::<_, i64>(0))?.max(0) as u64)
 }
 
-fn limit_offset(page: PageRequest) -> (i64, i64) {
+/// Every row `sql` selects, each read by `from_row`.
+pub(crate) fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    from_row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map(params, from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A page's limit and offset as SQLite integers.
+pub(crate) fn limit_offset(page: PageRequest) -> (i64, i64) {
     (
         page.limit.min(i64::MAX as u64) as i64,
         page.offset.min(i64::MAX as u64) as i64,
@@ -134,10 +148,7 @@ impl Library {
                  LIMIT ?1 OFFSET ?2"
             );
             let (limit, offset) = limit_offset(page);
-            let items = conn
-                .prepare_cached(&sql)?
-                .query_map(params![limit, offset], track_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let items = rows(conn, &sql, params![limit, offset], track_from_row)?;
             Ok(Page { total, items })
         })
     }
@@ -149,10 +160,7 @@ impl Library {
                 "SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.album_id = ?1 \
                  ORDER BY t.disc_no, t.track_no, t.title, t.id"
             );
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_map([album_id], track_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
+            rows(conn, &sql, [album_id], track_from_row)
         })
     }
 
@@ -162,10 +170,7 @@ impl Library {
             let total = count(conn, "SELECT COUNT(*) FROM artists", [])?;
             let sql = format!("{ARTIST_SELECT} ORDER BY a.sort_name, a.id LIMIT ?1 OFFSET ?2");
             let (limit, offset) = limit_offset(page);
-            let items = conn
-                .prepare_cached(&sql)?
-                .query_map(params![limit, offset], artist_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let items = rows(conn, &sql, params![limit, offset], artist_from_row)?;
             Ok(Page { total, items })
         })
     }
@@ -194,20 +199,14 @@ impl Library {
                          ORDER BY (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = al.id), \
                          al.sort_name, al.id LIMIT ?1 OFFSET ?2"
                     );
-                    let items = conn
-                        .prepare_cached(&sql)?
-                        .query_map(params![limit, offset, artist], album_from_row)?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    let items = rows(conn, &sql, params![limit, offset, artist], album_from_row)?;
                     (total, items)
                 }
                 None => {
                     let total = count(conn, "SELECT COUNT(*) FROM albums", [])?;
                     let sql =
                         format!("SELECT {ALBUM_COLUMNS} {ALBUM_FROM} ORDER BY al.sort_name, al.id LIMIT ?1 OFFSET ?2");
-                    let items = conn
-                        .prepare_cached(&sql)?
-                        .query_map(params![limit, offset], album_from_row)?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    let items = rows(conn, &sql, params![limit, offset], album_from_row)?;
                     (total, items)
                 }
             };

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::catalog::{track_from_row, TRACK_COLUMNS};
+use crate::catalog::{limit_offset, rows, track_from_row, TRACK_COLUMNS};
 use crate::error::{LibraryError, Result};
 use crate::model::{Page, PageRequest, Playlist, Track};
 use crate::playlist_file::{percent_decode, FileEntry};
@@ -196,8 +196,7 @@ impl Library {
     /// Playlists by name. With `user`, those the user owns plus public ones and those without
     /// an owner; without, all.
     pub fn playlists(&self, user: Option<i64>, page: PageRequest) -> Result<Page<Playlist>> {
-        let limit = page.limit.min(i64::MAX as u64) as i64;
-        let offset = page.offset.min(i64::MAX as u64) as i64;
+        let (limit, offset) = limit_offset(page);
         self.read(|conn| {
             let filter =
                 "(?1 IS NULL OR p.owner_user_id IS NULL OR p.owner_user_id = ?1 OR p.public)";
@@ -206,12 +205,14 @@ impl Library {
                 [user],
                 |r| r.get(0),
             )?;
-            let items = conn
-                .prepare_cached(&format!(
+            let items = rows(
+                conn,
+                &format!(
                     "{PLAYLIST_SELECT} WHERE {filter} ORDER BY p.name, p.id LIMIT ?2 OFFSET ?3"
-                ))?
-                .query_map(params![user, limit, offset], playlist_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                ),
+                params![user, limit, offset],
+                playlist_from_row,
+            )?;
             Ok(Page {
                 total: total.max(0) as u64,
                 items,
@@ -227,13 +228,11 @@ impl Library {
     /// A playlist's tracks in order (an entry can appear more than once).
     pub fn playlist_tracks(&self, id: i64) -> Result<Vec<Track>> {
         self.read(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {TRACK_COLUMNS} FROM playlist_tracks pt JOIN tracks t \
-                     ON t.id = pt.track_id WHERE pt.playlist_id = ?1 ORDER BY pt.position"
-                ))?
-                .query_map([id], track_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
+            let sql = format!(
+                "SELECT {TRACK_COLUMNS} FROM playlist_tracks pt JOIN tracks t \
+                 ON t.id = pt.track_id WHERE pt.playlist_id = ?1 ORDER BY pt.position"
+            );
+            rows(conn, &sql, [id], track_from_row)
         })
     }
 

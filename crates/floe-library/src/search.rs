@@ -10,8 +10,8 @@ use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::catalog::{
-    album_from_row, artist_from_row, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, ARTIST_SELECT,
-    TRACK_COLUMNS,
+    album_from_row, artist_from_row, limit_offset, rows, track_from_row, ALBUM_COLUMNS, ALBUM_FROM,
+    ARTIST_SELECT, TRACK_COLUMNS,
 };
 use crate::error::Result;
 use crate::model::{Album, Artist, Page, PageRequest, Track};
@@ -84,8 +84,7 @@ impl Library {
                 tracks: empty(),
             });
         };
-        let limit = page.limit.min(i64::MAX as u64) as i64;
-        let offset = page.offset.min(i64::MAX as u64) as i64;
+        let (limit, offset) = limit_offset(page);
         self.read(|conn| {
             let page = Matches {
                 conn,
@@ -177,7 +176,7 @@ impl Matches<'_> {
         table: &str,
         from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
         select: impl FnOnce(&str) -> String,
-    ) -> rusqlite::Result<Page<T>> {
+    ) -> Result<Page<T>> {
         let total = self
             .conn
             .prepare_cached(&format!(
@@ -194,11 +193,12 @@ impl Matches<'_> {
             "(SELECT rowid AS rid, {order} AS r FROM {table} WHERE {table} MATCH ?1 \
              ORDER BY {order} LIMIT ?2 OFFSET ?3) m"
         );
-        let items = self
-            .conn
-            .prepare_cached(&select(&matches))?
-            .query_map(params![self.q, self.limit, self.offset], from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let items = rows(
+            self.conn,
+            &select(&matches),
+            params![self.q, self.limit, self.offset],
+            from_row,
+        )?;
         Ok(Page { total, items })
     }
 }

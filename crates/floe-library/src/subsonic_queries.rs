@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::catalog::{self, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, TRACK_COLUMNS};
+use crate::catalog::{self, rows, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, TRACK_COLUMNS};
 use crate::error::{LibraryError, Result};
 use crate::model::{Album, Artist, PageRequest, Track};
 use crate::Library;
@@ -39,10 +39,7 @@ fn albums_where(
     params: impl rusqlite::Params,
 ) -> Result<Vec<AlbumEntry>> {
     let sql = format!("SELECT {ALBUM_COLUMNS}, {ENTRY_COLUMNS} {ALBUM_FROM} {tail}");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_map(params, album_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    rows(conn, &sql, params, album_from_row)
 }
 
 fn tracks_where(
@@ -51,10 +48,7 @@ fn tracks_where(
     params: impl rusqlite::Params,
 ) -> Result<Vec<Track>> {
     let sql = format!("SELECT {TRACK_COLUMNS} FROM tracks t {tail}");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_map(params, track_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    rows(conn, &sql, params, track_from_row)
 }
 
 /// The album with this id.
@@ -259,20 +253,20 @@ pub struct GenreEntry {
 /// Every genre, by name (case-insensitive).
 pub fn genres(lib: &Library) -> Result<Vec<GenreEntry>> {
     lib.read(|conn| {
-        Ok(conn
-            .prepare_cached(
-                "SELECT genre, COUNT(*), COUNT(DISTINCT album_id) FROM tracks \
-                 WHERE genre IS NOT NULL AND genre <> '' GROUP BY genre \
-                 ORDER BY genre COLLATE NOCASE",
-            )?
-            .query_map([], |r| {
+        rows(
+            conn,
+            "SELECT genre, COUNT(*), COUNT(DISTINCT album_id) FROM tracks \
+             WHERE genre IS NOT NULL AND genre <> '' GROUP BY genre \
+             ORDER BY genre COLLATE NOCASE",
+            [],
+            |r| {
                 Ok(GenreEntry {
                     name: r.get(0)?,
                     song_count: r.get::<_, i64>(1)?.max(0) as u64,
                     album_count: r.get::<_, i64>(2)?.max(0) as u64,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
+            },
+        )
     })
 }
 
@@ -459,11 +453,12 @@ fn playlists_where(
     tail: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<PlaylistEntry>> {
-    let sql = format!("{PLAYLIST_QUERY} {tail}");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_map(params, playlist_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    rows(
+        conn,
+        &format!("{PLAYLIST_QUERY} {tail}"),
+        params,
+        playlist_from_row,
+    )
 }
 
 /// The user's own playlists, everyone's public ones and the server's (no owner), by name.
@@ -754,13 +749,13 @@ pub fn star_times(
 pub fn starred(lib: &Library, user_id: i64) -> Result<(Vec<Artist>, Vec<AlbumEntry>, Vec<Track>)> {
     let ids = |kind: StarKind| -> Result<Vec<i64>> {
         lib.read(|conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT item_id FROM stars WHERE user_id = ?1 AND item_kind = ?2 \
-                     ORDER BY at DESC, item_id",
-                )?
-                .query_map(params![user_id, kind.name()], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?)
+            rows(
+                conn,
+                "SELECT item_id FROM stars WHERE user_id = ?1 AND item_kind = ?2 \
+                 ORDER BY at DESC, item_id",
+                params![user_id, kind.name()],
+                |r| r.get(0),
+            )
         })
     };
     let artists = artists_by_ids(lib, &ids(StarKind::Artist)?)?;
