@@ -5,8 +5,9 @@
 //!   track configuration (pure).
 //! - [`segmenter`]: access units to CMAF parts and segments (and MPEG-TS segments), the DVR
 //!   window, discontinuities, program date times, titles (pure, time passed in).
-//! - [`playlist`]: LL-HLS, TS and master playlists and the DASH MPD, written from a
-//!   segmenter's state (pure).
+//! - [`playlist`]: LL-HLS and TS media playlists, master playlist variants and the DASH MPD,
+//!   built from a segmenter's state as `floe_proto::hls` / `floe_proto::dash` values, whose
+//!   writers are the only m3u8/MPD writers in Floe (pure).
 //! - [`vod`]: on-demand HLS for a library file, cut once into CMAF segments (pure).
 //! - [`service`]: one segmenter per offered mount, fed in process by a listener session of the
 //!   mount, and the registry HTTP handlers read ([`HlsService`], [`LiveStream`]).

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use floe_media::mux::fmp4::{self, Sample};
 use floe_media::mux::MuxError;
 use floe_proto::frame::{Framer, StreamFormat};
-use std::fmt::Write;
+use floe_proto::hls::{MediaPlaylist, PlaylistType, SegmentEntry};
 
 /// Why a file has no on-demand HLS form.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -143,30 +143,35 @@ impl VodTrack {
     }
 
     /// The VOD media playlist (`init.mp4`, `s{n}.m4s`, `EXT-X-ENDLIST`).
-    pub fn playlist(&self) -> String {
+    pub fn playlist(&self) -> MediaPlaylist {
         let longest = self
             .segments
             .iter()
             .map(|s| self.seconds(s))
             .fold(0.0, f64::max);
-        let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:7\n");
-        let _ = writeln!(
-            out,
-            "#EXT-X-TARGETDURATION:{}",
-            (longest.round() as u64).max(1)
-        );
-        out.push_str(
-            "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n",
-        );
-        for (n, s) in self.segments.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "#EXTINF:{},\ns{n}.m4s",
-                floe_proto::hls::decimal(self.seconds(s))
-            );
+        MediaPlaylist {
+            target_duration: (longest.round() as u64).max(1),
+            playlist_type: Some(PlaylistType::Vod),
+            independent_segments: true,
+            map_uri: Some("init.mp4".into()),
+            segments: self
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(n, s)| SegmentEntry {
+                    uri: format!("s{n}.m4s"),
+                    duration: self.seconds(s),
+                    program_date_time: None,
+                    discontinuity: false,
+                    parts: Vec::new(),
+                    title: None,
+                    byterange: None,
+                    map_uri: None,
+                })
+                .collect(),
+            endlist: true,
+            ..MediaPlaylist::default()
         }
-        out.push_str("#EXT-X-ENDLIST\n");
-        out
     }
 
     /// Segment `n` as one CMAF fragment.
@@ -208,10 +213,10 @@ mod tests {
         let v = VodTrack::prepare(&mp3(230), StreamFormat::Mp3, 2.0).expect("prepare");
         assert_eq!(v.codecs, "mp4a.6B");
         assert_eq!(v.segment_count(), 3);
-        let text = v.playlist();
+        let text = v.playlist().render();
         assert_eq!(
             text,
-            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.01142,\ns0.m4s\n#EXTINF:2.01142,\ns1.m4s\n#EXTINF:1.9853,\ns2.m4s\n#EXT-X-ENDLIST\n"
+            "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.01142,\ns0.m4s\n#EXTINF:2.01142,\ns1.m4s\n#EXTINF:1.9853,\ns2.m4s\n#EXT-X-ENDLIST\n"
         );
         let s1 = v.segment(1).expect("segment");
         assert_eq!(&s1[4..8], b"styp");

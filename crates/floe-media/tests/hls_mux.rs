@@ -741,6 +741,7 @@ fn dash_mpd_is_read_by_ffmpeg() {
         ),
     ] {
         let mpd = Mpd {
+            period_id: "0".into(),
             kind: MpdKind::Static {
                 duration: total as f64 / f64::from(rate),
             },
@@ -1367,6 +1368,7 @@ fn vendored_hls_js_and_dash_js_read_the_writers_output() {
         let total = durations.iter().sum::<u64>() as f64 / f64::from(config.timescale);
         assert_eq!(segments.len(), durations.len());
         let mpd = Mpd {
+            period_id: "0".into(),
             kind: MpdKind::Static { duration: total },
             min_buffer_time: 1.0,
             lang: None,
@@ -1544,6 +1546,7 @@ fn dash_js_plays_a_dynamic_mpd() {
     });
     let (port, results) = serve(root.clone(), clock);
     let mpd = Mpd {
+        period_id: "0".into(),
         kind: MpdKind::Dynamic {
             availability_start_ms: now_ms - since_start,
             publish_ms: now_ms,

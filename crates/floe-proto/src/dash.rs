@@ -105,6 +105,9 @@ pub struct Representation {
 pub struct Mpd {
     /// Live or on-demand.
     pub kind: MpdKind,
+    /// The `id` of the one `Period`. A live stream whose codec configuration changes starts a
+    /// new timeline under a new id, so players reset their buffers instead of mixing the two.
+    pub period_id: String,
     /// `minBufferTime` in seconds (typically one segment duration).
     pub min_buffer_time: f64,
     /// The `lang` of the adaptation set (omitted when `None`).
@@ -158,7 +161,11 @@ impl Mpd {
             " minBufferTime=\"{}\">",
             duration(self.min_buffer_time)
         );
-        out.push_str("  <Period id=\"0\" start=\"PT0S\">\n");
+        let _ = writeln!(
+            out,
+            "  <Period id=\"{}\" start=\"PT0S\">",
+            escape(&self.period_id)
+        );
         out.push_str(
             "    <AdaptationSet id=\"0\" contentType=\"audio\" mimeType=\"audio/mp4\" \
              segmentAlignment=\"true\" startWithSAP=\"1\"",
@@ -234,19 +241,36 @@ impl Mpd {
     }
 }
 
-/// Run-length encodes segment durations into timeline entries: the first entry carries
-/// `start`, equal neighbours become one entry with `r`.
+/// Run-length encodes back-to-back segment durations into timeline entries: the first entry
+/// carries `start`, equal neighbours become one entry with `r`.
 pub fn timeline(start: u64, durations: &[u64]) -> Vec<TimelineEntry> {
+    let mut t = start;
+    timeline_of(durations.iter().map(|&d| {
+        let s = t;
+        t = t.saturating_add(d);
+        (s, d)
+    }))
+}
+
+/// Run-length encodes `(start, duration)` segments (timescale units, in order) into timeline
+/// entries: an entry carries `t` first and wherever a segment does not start where the previous
+/// one ended (a gap or an overlap); equal back-to-back durations become one entry with `r`.
+pub fn timeline_of(segments: impl IntoIterator<Item = (u64, u64)>) -> Vec<TimelineEntry> {
     let mut out: Vec<TimelineEntry> = Vec::new();
-    for &d in durations {
+    let mut expected: Option<u64> = None;
+    for (start, d) in segments {
+        let contiguous = expected == Some(start);
         match out.last_mut() {
-            Some(last) if last.duration == d && last.repeat < u32::MAX => last.repeat += 1,
+            Some(last) if contiguous && last.duration == d && last.repeat < u32::MAX => {
+                last.repeat += 1
+            }
             _ => out.push(TimelineEntry {
-                start: if out.is_empty() { Some(start) } else { None },
+                start: if contiguous { None } else { Some(start) },
                 duration: d,
                 repeat: 0,
             }),
         }
+        expected = Some(start.saturating_add(d));
     }
     out
 }
@@ -285,6 +309,7 @@ mod tests {
         )));
         rep.presentation_time_offset = 1000;
         let mpd = Mpd {
+            period_id: "0".into(),
             kind: MpdKind::Dynamic {
                 availability_start_ms: 1_764_000_000_000,
                 publish_ms: 1_764_000_010_500,
@@ -324,6 +349,7 @@ mod tests {
     #[test]
     fn static_mpd_text() {
         let mpd = Mpd {
+            period_id: "p1".into(),
             kind: MpdKind::Static { duration: 245.5 },
             min_buffer_time: 4.0,
             lang: Some("en".into()),
@@ -337,6 +363,7 @@ mod tests {
             " type=\"static\" mediaPresentationDuration=\"PT245.5S\" minBufferTime=\"PT4S\">\n"
         ));
         assert!(text.contains(" startWithSAP=\"1\" lang=\"en\">\n"));
+        assert!(text.contains("\n  <Period id=\"p1\" start=\"PT0S\">\n"));
         assert!(text.contains(
             "<SegmentTemplate timescale=\"48000\" initialization=\"aac/init.mp4\" \
              media=\"aac/$Number$.m4s\" startNumber=\"5\" duration=\"192000\"/>\n"
@@ -365,6 +392,22 @@ mod tests {
                     start: None,
                     duration: 10,
                     repeat: 0
+                },
+            ]
+        );
+        // After a gap (a source that left and came back) the entry names its start again.
+        assert_eq!(
+            timeline_of([(0, 10), (10, 10), (25, 10), (35, 10)]),
+            vec![
+                TimelineEntry {
+                    start: Some(0),
+                    duration: 10,
+                    repeat: 1
+                },
+                TimelineEntry {
+                    start: Some(25),
+                    duration: 10,
+                    repeat: 1
                 },
             ]
         );

@@ -28,10 +28,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use floe_hls::playlist::{self, MediaRequest, RenditionReport, Variant};
+use floe_hls::playlist;
 use floe_hls::service::unix_ms;
 use floe_hls::vod::{self, VodError, VodTrack};
 use floe_hls::{Availability, LiveStream};
+use floe_proto::hls::{DeliveryDirectives, MasterPlaylist, RenditionReport, Variant};
 use floe_proto::query::Query;
 use std::time::Duration;
 
@@ -52,9 +53,12 @@ pub enum HlsError {
     /// The segment or part left the window (or was never cut).
     #[error("segment no longer available")]
     Gone,
-    /// `_HLS_msn` / `_HLS_part` malformed, or too far ahead of the live edge.
+    /// `_HLS_msn` / `_HLS_part` too far ahead of the live edge, or out of range.
     #[error("bad blocking request: {0}")]
     BadRequest(&'static str),
+    /// A malformed delivery directive (`_HLS_msn`, `_HLS_part`, `_HLS_skip`).
+    #[error(transparent)]
+    Directive(#[from] floe_proto::hls::HlsError),
     /// A blocking request was not satisfied in time.
     #[error("not available within the blocking timeout")]
     Timeout,
@@ -72,7 +76,7 @@ impl IntoResponse for HlsError {
             HlsError::NoStream | HlsError::NotFound | HlsError::Gone | HlsError::Unsupported => {
                 StatusCode::NOT_FOUND
             }
-            HlsError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HlsError::BadRequest(_) | HlsError::Directive(_) => StatusCode::BAD_REQUEST,
             HlsError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             HlsError::Vod(VodError::Unsupported) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HlsError::Vod(VodError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -153,7 +157,7 @@ async fn vod_respond(
     .map_err(|_| VodError::Unreadable)??;
     let tag = format!("vod-{id}-{mtime}");
     let mut response = match file {
-        "index.m3u8" => text_response(cut.playlist(), VOD_CACHE, HLS_TYPE),
+        "index.m3u8" => text_response(cut.playlist().render(), VOD_CACHE, HLS_TYPE),
         "init.mp4" => media_response(headers, cut.init.clone(), &format!("{tag}-i"), "audio/mp4"),
         _ => {
             let n: usize = file
@@ -214,7 +218,7 @@ async fn time() -> Response {
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        playlist::iso8601_ms(unix_ms()),
+        floe_proto::hls::date_time(i64::try_from(unix_ms()).unwrap_or(i64::MAX)),
     )
         .into_response()
 }
@@ -262,7 +266,8 @@ fn parse_resource(file: &str) -> Option<Resource> {
 /// the blocking waits).
 struct Asked {
     path: String,
-    query: Query,
+    /// The raw query string (the delivery directives are parsed from it).
+    raw_query: String,
     headers: HeaderMap,
     session: String,
     base_url: String,
@@ -273,6 +278,7 @@ async fn serve(State(state): State<AppState>, req: Request) -> Response {
     let query = Query::parse(req.uri().query().unwrap_or(""));
     let asked = Asked {
         path: req.uri().path().to_string(),
+        raw_query: req.uri().query().unwrap_or("").to_string(),
         session: session_key(&req, &query),
         base_url: crate::http::RequestContext::new(
             req.uri(),
@@ -281,7 +287,6 @@ async fn serve(State(state): State<AppState>, req: Request) -> Response {
             &state.settings,
         )
         .base_url,
-        query,
         headers: req.headers().clone(),
     };
     drop(req);
@@ -294,7 +299,6 @@ async fn serve(State(state): State<AppState>, req: Request) -> Response {
 async fn respond(state: &AppState, asked: &Asked) -> Result<Response, HlsError> {
     let rest = asked.path.strip_prefix("/hls").ok_or(HlsError::NotFound)?;
     let (mount, file) = rest.rsplit_once('/').ok_or(HlsError::NotFound)?;
-    let query = &asked.query;
     if mount == "/stations" {
         if let Some(name) = file.strip_suffix(".m3u8") {
             if state.hls.stations().contains_key(name) {
@@ -313,12 +317,15 @@ async fn respond(state: &AppState, asked: &Asked) -> Result<Response, HlsError> 
     // The LL-HLS rule: a blocking request waits at most three target durations.
     let block = Duration::from_secs(3 * target);
     match resource {
-        Resource::Media => media_playlist(state, &stream, mount, query, block, target).await,
+        Resource::Media => {
+            let directives = DeliveryDirectives::parse(&asked.raw_query)?;
+            media_playlist(state, &stream, mount, directives, block, target).await
+        }
         Resource::Ts => {
             let (text, has_ts) = {
                 let seg = stream.segmenter();
                 let has_ts = seg.init().is_some_and(|i| i.track.ts.is_some());
-                (playlist::ts_playlist(&seg), has_ts)
+                (playlist::ts_playlist(&seg).map(|p| p.render()), has_ts)
             };
             match (text, has_ts) {
                 (Some(text), _) => Ok(text_response(text, PLAYLIST_CACHE, HLS_TYPE)),
@@ -327,13 +334,9 @@ async fn respond(state: &AppState, asked: &Asked) -> Result<Response, HlsError> 
             }
         }
         Resource::Master => {
-            let variant =
-                variant_of(&stream, format!("/hls{mount}/index.m3u8")).ok_or(HlsError::NoStream)?;
-            Ok(text_response(
-                playlist::master_playlist(&[variant]),
-                PLAYLIST_CACHE,
-                HLS_TYPE,
-            ))
+            let variant = playlist::variant(&stream.segmenter(), format!("/hls{mount}/index.m3u8"))
+                .ok_or(HlsError::NoStream)?;
+            Ok(master_response(vec![variant]))
         }
         Resource::Mpd => {
             let mpd = playlist::dash_manifest(
@@ -342,7 +345,11 @@ async fn respond(state: &AppState, asked: &Asked) -> Result<Response, HlsError> 
                 unix_ms(),
             )
             .ok_or(HlsError::NoStream)?;
-            Ok(text_response(mpd, PLAYLIST_CACHE, "application/dash+xml"))
+            Ok(text_response(
+                mpd.render(),
+                PLAYLIST_CACHE,
+                "application/dash+xml",
+            ))
         }
         Resource::Init(id) => {
             let init = stream.segmenter().init_by_id(id).ok_or(HlsError::Gone)?;
@@ -405,30 +412,14 @@ async fn media_playlist(
     state: &AppState,
     stream: &LiveStream,
     mount: &str,
-    query: &Query,
+    directives: DeliveryDirectives,
     block: Duration,
     target: u64,
 ) -> Result<Response, HlsError> {
-    let number = |name: &str| -> Result<Option<u64>, HlsError> {
-        match query.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| HlsError::BadRequest("not a number")),
-        }
-    };
-    let msn = number("_HLS_msn")?;
-    let part = number("_HLS_part")?;
-    if part.is_some() && msn.is_none() {
-        return Err(HlsError::BadRequest("_HLS_part without _HLS_msn"));
-    }
+    let DeliveryDirectives { msn, part, skip } = directives;
     let part = part
         .map(|p| u32::try_from(p).map_err(|_| HlsError::BadRequest("_HLS_part too large")))
         .transpose()?;
-    let skip = query
-        .get("_HLS_skip")
-        .is_some_and(|v| v.eq_ignore_ascii_case("YES") || v.eq_ignore_ascii_case("v2"));
     let mut cache = PLAYLIST_CACHE.to_string();
     if let Some(msn) = msn {
         let next = stream.segmenter().next_msn();
@@ -445,8 +436,9 @@ async fn media_playlist(
         cache = format!("public, max-age={target}");
     }
     let reports = rendition_reports(state, mount);
-    let text = playlist::media_playlist(&stream.segmenter(), MediaRequest { skip }, &reports)
-        .ok_or(HlsError::NoStream)?;
+    let text = playlist::media_playlist(&stream.segmenter(), skip.is_some(), &reports)
+        .ok_or(HlsError::NoStream)?
+        .render();
     Ok(text_response(text, &cache, HLS_TYPE))
 }
 
@@ -469,22 +461,19 @@ fn rendition_reports(state: &AppState, mount: &str) -> Vec<RenditionReport> {
                     m.trim_start_matches('/')
                 ),
                 last_msn,
-                last_part,
+                last_part: Some(u64::from(last_part)),
             })
         })
         .collect()
 }
 
-fn variant_of(stream: &LiveStream, uri: String) -> Option<Variant> {
-    let seg = stream.segmenter();
-    let init = seg.init()?;
-    let (bandwidth, average_bandwidth) = playlist::bandwidth(&seg)?;
-    Some(Variant {
-        uri,
-        bandwidth,
-        average_bandwidth,
-        codecs: init.codecs.clone(),
-    })
+/// A master playlist over `variants` (audio: every segment is independent).
+fn master_response(variants: Vec<Variant>) -> Response {
+    let master = MasterPlaylist {
+        independent_segments: true,
+        variants,
+    };
+    text_response(master.render(), PLAYLIST_CACHE, HLS_TYPE)
 }
 
 fn station_master(state: &AppState, name: &str) -> Result<Response, HlsError> {
@@ -494,23 +483,22 @@ fn station_master(state: &AppState, name: &str) -> Result<Response, HlsError> {
         .filter(|m| state.hls.offered(m))
         .filter_map(|m| {
             let stream = state.hls.stream(m)?;
-            if browsers_need_ts(state, m, None) {
+            // (Decided before the lock: `browsers_need_ts` takes it too.)
+            let need_ts = browsers_need_ts(state, m, None);
+            let seg = stream.segmenter();
+            if need_ts {
                 // MP3 in MPEG-TS: RFC 6381's `mp4a.40.34`, as hls.js reads it.
-                let mut v = variant_of(&stream, format!("/hls{m}/ts.m3u8"))?;
+                let mut v = playlist::variant(&seg, format!("/hls{m}/ts.m3u8"))?;
                 v.codecs = "mp4a.40.34".into();
                 return Some(v);
             }
-            variant_of(&stream, format!("/hls{m}/index.m3u8"))
+            playlist::variant(&seg, format!("/hls{m}/index.m3u8"))
         })
         .collect();
     if variants.is_empty() {
         return Err(HlsError::NoStream);
     }
-    Ok(text_response(
-        playlist::master_playlist(&variants),
-        PLAYLIST_CACHE,
-        HLS_TYPE,
-    ))
+    Ok(master_response(variants))
 }
 
 /// The session a request belongs to: `sid`, else client address and user agent.
