@@ -55,14 +55,14 @@ impl From<FileEntry> for PlaylistEntryMatch {
     }
 }
 
-const PLAYLIST_SELECT: &str = "SELECT p.id, p.name, p.owner_user_id, p.comment, p.public, \
+/// A playlist's columns (of `playlists p`) as [`playlist_from_row`] reads them (first).
+pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.owner_user_id, p.comment, p.public, \
     p.created, p.changed, \
     (SELECT COUNT(*) FROM playlist_tracks pt WHERE pt.playlist_id = p.id), \
     (SELECT COALESCE(SUM(t.duration_ms), 0) FROM playlist_tracks pt JOIN tracks t \
-        ON t.id = pt.track_id WHERE pt.playlist_id = p.id) \
-    FROM playlists p";
+        ON t.id = pt.track_id WHERE pt.playlist_id = p.id)";
 
-fn playlist_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Playlist> {
+pub(crate) fn playlist_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Playlist> {
     Ok(Playlist {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -79,7 +79,7 @@ fn playlist_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Playlist> {
 fn get_playlist(conn: &Connection, id: i64) -> Result<Option<Playlist>> {
     Ok(conn
         .query_row(
-            &format!("{PLAYLIST_SELECT} WHERE p.id = ?1"),
+            &format!("SELECT {PLAYLIST_COLUMNS} FROM playlists p WHERE p.id = ?1"),
             [id],
             playlist_from_row,
         )
@@ -208,7 +208,8 @@ impl Library {
             let items = rows(
                 conn,
                 &format!(
-                    "{PLAYLIST_SELECT} WHERE {filter} ORDER BY p.name, p.id LIMIT ?2 OFFSET ?3"
+                    "SELECT {PLAYLIST_COLUMNS} FROM playlists p WHERE {filter} \
+                     ORDER BY p.name, p.id LIMIT ?2 OFFSET ?3"
                 ),
                 params![user, limit, offset],
                 playlist_from_row,

@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::catalog::{self, rows, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, TRACK_COLUMNS};
 use crate::error::{LibraryError, Result};
-use crate::model::{Album, Artist, PageRequest, Track};
+use crate::model::{Album, Artist, PageRequest, Playlist, Track};
+use crate::playlists::{self, PLAYLIST_COLUMNS};
 use crate::Library;
 
 /// An album as Subsonic lists it: the catalog's [`Album`] with when it came and its plays.
@@ -403,48 +404,16 @@ pub fn search(lib: &Library, text: &str, page: &SearchPage) -> Result<SearchResu
 /// A playlist with its owner's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaylistEntry {
-    /// Row id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Comment (empty when none).
-    pub comment: String,
-    /// Owner's user id (`None` for playlists made through the REST API without a user).
-    pub owner_id: Option<i64>,
+    /// The playlist as the catalog lists it.
+    pub playlist: Playlist,
     /// Owner's name (empty without an owner).
     pub owner: String,
-    /// Visible to every user.
-    pub public: bool,
-    /// Entries.
-    pub song_count: u64,
-    /// Total duration in milliseconds.
-    pub duration_ms: u64,
-    /// Creation time (seconds since the Unix epoch).
-    pub created: i64,
-    /// Last change (seconds since the Unix epoch).
-    pub changed: i64,
 }
-
-const PLAYLIST_QUERY: &str = "SELECT p.id, p.name, p.comment, p.owner_user_id, \
-    COALESCE(u.name, ''), p.public, \
-    (SELECT COUNT(*) FROM playlist_tracks pt WHERE pt.playlist_id = p.id), \
-    (SELECT COALESCE(SUM(t.duration_ms), 0) FROM playlist_tracks pt \
-        JOIN tracks t ON t.id = pt.track_id WHERE pt.playlist_id = p.id), \
-    p.created, p.changed \
-    FROM playlists p LEFT JOIN users u ON u.id = p.owner_user_id";
 
 fn playlist_from_row(r: &Row<'_>) -> rusqlite::Result<PlaylistEntry> {
     Ok(PlaylistEntry {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        comment: r.get(2)?,
-        owner_id: r.get(3)?,
-        owner: r.get(4)?,
-        public: r.get(5)?,
-        song_count: r.get::<_, i64>(6)?.max(0) as u64,
-        duration_ms: r.get::<_, i64>(7)?.max(0) as u64,
-        created: r.get(8)?,
-        changed: r.get(9)?,
+        playlist: playlists::playlist_from_row(r)?,
+        owner: r.get(9)?,
     })
 }
 
@@ -455,7 +424,10 @@ fn playlists_where(
 ) -> Result<Vec<PlaylistEntry>> {
     rows(
         conn,
-        &format!("{PLAYLIST_QUERY} {tail}"),
+        &format!(
+            "SELECT {PLAYLIST_COLUMNS}, COALESCE(u.name, '') FROM playlists p \
+             LEFT JOIN users u ON u.id = p.owner_user_id {tail}"
+        ),
         params,
         playlist_from_row,
     )
@@ -911,9 +883,14 @@ mod db_tests {
         update_playlist(&lib, id, &change, 9).unwrap();
         let (p, tracks) = playlist(&lib, id).unwrap().unwrap();
         assert_eq!(tracks.iter().map(|t| t.id).collect::<Vec<_>>(), [2, 4, 1]);
-        assert!(p.public);
+        assert!(p.playlist.public);
         assert_eq!(
-            (p.song_count, p.duration_ms, p.changed, p.owner.as_str()),
+            (
+                p.playlist.track_count,
+                p.playlist.duration_ms,
+                p.playlist.changed,
+                p.owner.as_str()
+            ),
             (3, 9000, 9, "u")
         );
         let bad = PlaylistChange {
@@ -941,7 +918,7 @@ mod db_tests {
         let names: Vec<String> = playlists_visible_to(&lib, 2)
             .unwrap()
             .into_iter()
-            .map(|p| p.name)
+            .map(|p| p.playlist.name)
             .collect();
         assert_eq!(
             names,

@@ -13,7 +13,8 @@ use super::Call;
 use floe_library::subsonic_queries::{self as q, PlaylistChange, PlaylistEntry};
 use floe_library::{Library, Track};
 
-fn playlist_element(p: &PlaylistEntry) -> Element {
+fn playlist_element(entry: &PlaylistEntry) -> Element {
+    let p = &entry.playlist;
     Element::new("playlist")
         .attr("id", Id::Playlist(p.id).text())
         .attr("name", &p.name)
@@ -21,20 +22,21 @@ fn playlist_element(p: &PlaylistEntry) -> Element {
             "comment",
             (!p.comment.is_empty()).then_some(p.comment.as_str()),
         )
-        .attr("owner", &p.owner)
+        .attr("owner", &entry.owner)
         .attr("public", p.public)
-        .attr("songCount", p.song_count)
+        .attr("songCount", p.track_count)
         .attr("duration", (p.duration_ms + 500) / 1000)
         .attr("created", iso(p.created))
         .attr("changed", iso(p.changed))
 }
 
-fn visible(call: &Call, p: &PlaylistEntry) -> bool {
-    p.public || p.owner_id.is_none() || p.owner_id == Some(call.user.id) || call.user.is_admin
+fn visible(call: &Call, entry: &PlaylistEntry) -> bool {
+    let owner = entry.playlist.owner_user_id;
+    entry.playlist.public || owner.is_none() || owner == Some(call.user.id) || call.user.is_admin
 }
 
-fn may_change(call: &Call, p: &PlaylistEntry) -> bool {
-    p.owner_id == Some(call.user.id) || call.user.is_admin
+fn may_change(call: &Call, entry: &PlaylistEntry) -> bool {
+    entry.playlist.owner_user_id == Some(call.user.id) || call.user.is_admin
 }
 
 /// Error 0 when a playlist would hold more than `max_playlist_entries`.
@@ -155,7 +157,7 @@ pub fn update_playlist(call: &Call, lib: &Library) -> Result<Element, SubsonicEr
         })
         .collect::<Result<Vec<_>, _>>()?;
     let add = track_ids(call, "songIdToAdd")?;
-    too_long(call, p.song_count as usize + add.len())?;
+    too_long(call, p.playlist.track_count as usize + add.len())?;
     let change = PlaylistChange {
         name: call.params.get("name").map(str::to_string),
         comment: call
