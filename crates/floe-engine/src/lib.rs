@@ -21,7 +21,7 @@ pub mod source;
 
 pub use events::Event;
 pub use listener::{Fill, ListenerInfo, ListenerSession};
-pub use mount::{Mount, MountSnapshot, SourceInfo};
+pub use mount::{InternalReader, Mount, MountSnapshot, PcmListener, SourceInfo};
 pub use registry::{Engine, ListenError, SourceError};
 pub use settings::{EngineSettings, MountPolicy, MountSettings};
 pub use source::SourceSession;

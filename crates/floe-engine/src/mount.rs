@@ -195,6 +195,9 @@ pub struct MountCounters {
     /// HLS/DASH sessions (derived from segment requests), added to the figures status pages
     /// show.
     pub segment_listeners: AtomicUsize,
+    /// Clients of the mount's decoded PCM (endless WAV, `audio/L16`, SSE and WebSocket audio),
+    /// added to the figures status pages show.
+    pub pcm_listeners: AtomicUsize,
 }
 
 impl MountCounters {
@@ -205,6 +208,55 @@ impl MountCounters {
             .load(Ordering::Relaxed)
             .saturating_sub(self.internal_listeners.load(Ordering::Relaxed))
             + self.segment_listeners.load(Ordering::Relaxed)
+            + self.pcm_listeners.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts one of Floe's own in-process readers of a mount (the HLS segmenter, the PCM tap) in
+/// its `internal_listeners` for as long as it lives, so status pages leave that reader out.
+#[derive(Debug)]
+pub struct InternalReader(Arc<Mount>);
+
+impl InternalReader {
+    /// Counts a reader of `mount` until the guard is dropped.
+    pub fn new(mount: Arc<Mount>) -> InternalReader {
+        mount
+            .counters
+            .internal_listeners
+            .fetch_add(1, Ordering::Relaxed);
+        InternalReader(mount)
+    }
+}
+
+impl Drop for InternalReader {
+    fn drop(&mut self) {
+        self.0
+            .counters
+            .internal_listeners
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one client of a mount's decoded PCM in its `pcm_listeners` (and so in the audience
+/// status pages show) for as long as it lives.
+#[derive(Debug)]
+pub struct PcmListener(Arc<Mount>);
+
+impl PcmListener {
+    /// Counts a PCM client of `mount` until the guard is dropped.
+    pub fn new(mount: Arc<Mount>) -> PcmListener {
+        mount.counters.pcm_listeners.fetch_add(1, Ordering::Relaxed);
+        mount.note_peak();
+        PcmListener(mount)
+    }
+}
+
+impl Drop for PcmListener {
+    fn drop(&mut self) {
+        self.0
+            .counters
+            .pcm_listeners
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -430,10 +482,15 @@ impl Mount {
         let n = map.len();
         drop(map);
         self.counters.listeners.store(n, Ordering::Relaxed);
+        self.note_peak();
+        n
+    }
+
+    /// Raises the peak to the current audience.
+    fn note_peak(&self) {
         self.counters
             .peak
             .fetch_max(self.counters.audience(), Ordering::Relaxed);
-        n
     }
 
     pub(crate) fn detach(&self, id: u64) -> usize {

@@ -2,7 +2,8 @@
 //! into the station's chain (see [`crate::chain`]) and encoded once per rendition (e.g. a 320k
 //! MP3 source also offered as MP3 64k and Opus 96k, or taking over an auto-DJ station).
 //!
-//! The transcoder is an ordinary listener of the live mount (user agent `Floe transcoder`) on a
+//! The transcoder is an internal listener of the live mount (user agent `Floe transcoder`; not
+//! listed or counted by status pages, outside the listener limits) on a
 //! thread of its own: it reads the mount's chunks with its own cursor, so it costs the source
 //! nothing, and starts over with a new decoder when the source comes back after leaving. It
 //! pushes PCM into the input's [`crate::chain::LiveFeed`]; the station thread takes from there
@@ -31,6 +32,8 @@ const READ_BUDGET: usize = 256 * 1024;
 /// every [`POLL`]) until data comes; it returns end of stream when the listener's stream ends or
 /// the station is stopped.
 struct MountReader {
+    /// Keeps the transcoder out of the mount's listener figures.
+    _internal: floe_engine::InternalReader,
     session: ListenerSession,
     queue: VecDeque<Bytes>,
     stop: Arc<crate::station::Stop>,
@@ -106,7 +109,7 @@ fn run(
             }
             continue;
         }
-        let session = match engine.add_listener(
+        let session = match engine.add_internal_listener(
             path,
             ListenerInfo {
                 ip: "127.0.0.1".into(),
@@ -126,6 +129,7 @@ fn run(
         let mount = session.mount().clone();
         let ext = ext_for(mount.content_type().as_deref().unwrap_or(""));
         let reader = MountReader {
+            _internal: floe_engine::InternalReader::new(mount.clone()),
             session,
             queue: VecDeque::new(),
             stop: stop.clone(),

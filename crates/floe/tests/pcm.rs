@@ -493,3 +493,32 @@ fn opus_sessions_stream_20_ms_opus_packets() {
         assert!(p.len() > 10 && p.len() < 1500);
     }
 }
+
+/// The mount's `listeners` figure in `/api/v1/mounts`.
+fn listeners(floe: &Floe) -> u64 {
+    floe.get("/api/v1/mounts", &[]).json()[0]["listeners"]
+        .as_u64()
+        .expect("listeners")
+}
+
+#[test]
+fn pcm_clients_count_as_listeners_and_the_tap_does_not() {
+    let (floe, _source) = live_tone();
+    assert_eq!(listeners(&floe), 0);
+    let (mut s, head) = open(&floe, "/api/v1/pcm/tone.mp3.wav", &[]);
+    assert_eq!(head.status, 200, "{head:?}");
+    assert!(read_n(&mut s, 4096, Duration::from_secs(20)).len() >= 4096);
+    assert_eq!(listeners(&floe), 1, "one WAV client, the tap not counted");
+    let list = floe.admin("/admin/listclients?mount=/tone.mp3");
+    assert!(
+        !list.text().contains("Floe PCM tap"),
+        "the tap is listed: {}",
+        list.text()
+    );
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while listeners(&floe) != 0 {
+        assert!(Instant::now() < deadline, "the WAV client is still counted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -219,7 +219,7 @@ pub async fn session_stream(
 ) -> Result<Response, HttpError> {
     let start = start_of(&state, &ctx, &headers)?;
     let (session, guard) = state.pcm.attach_stream(&id).map_err(HttpError::Pcm)?;
-    let consumer = PcmConsumer::new(session.tap, start, session.codec);
+    let consumer = PcmConsumer::new(session.tap, start, session.codec).counted(&state.engine);
     event_stream(&state, consumer, Some(guard)).await
 }
 
@@ -352,7 +352,7 @@ pub async fn session_ws(
 ) -> Result<Response, HttpError> {
     let start = start_from_query(&state, &ctx)?;
     let (session, guard) = state.pcm.attach_stream(&id).map_err(HttpError::Pcm)?;
-    let consumer = PcmConsumer::new(session.tap, start, session.codec);
+    let consumer = PcmConsumer::new(session.tap, start, session.codec).counted(&state.engine);
     websocket(&state, consumer, Some(guard), upgrade).await
 }
 

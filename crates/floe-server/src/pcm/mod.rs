@@ -11,7 +11,8 @@
 //! One [`Tap`] per mount exists while it has consumers: the first [`PcmTaps::consumer`] starts
 //! it; `pcm.linger_seconds` after the last [`PcmConsumer`] left (and the last session holding
 //! it closed), it stops. The tap
-//! is an ordinary listener of the mount (user agent `Floe PCM tap`) decoding on a thread of its
+//! is an internal listener of the mount (user agent `Floe PCM tap`: not listed or counted by
+//! status pages; each consumer's stream is counted instead) decoding on a thread of its
 //! own, so the source and other listeners pay nothing for it. Its chunks (one per decoded
 //! block, about 20–100 ms) go into a window of `pcm.window_seconds` shared by all consumers;
 //! each consumer keeps only a cursor into it, so a slow consumer costs no copies and cannot
@@ -385,7 +386,7 @@ impl PcmTaps {
         codec: Codec,
     ) -> Result<PcmConsumer, PcmError> {
         let tap = self.tap(engine, mount)?;
-        Ok(PcmConsumer::new(tap, start, codec))
+        Ok(PcmConsumer::new(tap, start, codec).counted(engine))
     }
 }
 
@@ -400,6 +401,8 @@ pub struct PcmConsumer {
     next: Option<u64>,
     /// A batch was handed out.
     delivered: bool,
+    /// Counts this consumer in its mount's audience, once it is a client's stream.
+    audience: Option<floe_engine::PcmListener>,
 }
 
 impl PcmConsumer {
@@ -417,7 +420,17 @@ impl PcmConsumer {
             start,
             next: None,
             delivered: false,
+            audience: None,
         }
+    }
+
+    /// Counts this consumer as a listener of its mount (status pages, `/api/v1/mounts`) until
+    /// it is dropped: for a client's stream, not for internal probes.
+    pub fn counted(mut self, engine: &Engine) -> PcmConsumer {
+        self.audience = engine
+            .mount(self.tap.mount())
+            .map(floe_engine::PcmListener::new);
+        self
     }
 
     /// The tap this consumer reads.

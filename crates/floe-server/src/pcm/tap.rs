@@ -46,6 +46,8 @@ struct MountReader {
     shared: Arc<TapShared>,
     /// Set once a fill found nothing new: the reader is at the live edge.
     caught_up: Arc<AtomicBool>,
+    /// Keeps the tap out of the mount's listener figures.
+    _internal: floe_engine::InternalReader,
 }
 
 impl Read for MountReader {
@@ -233,7 +235,7 @@ impl Decoding {
                 }
                 continue;
             }
-            let session = match engine.add_listener(
+            let session = match engine.add_internal_listener(
                 &path,
                 ListenerInfo {
                     ip: "127.0.0.1".into(),
@@ -253,6 +255,7 @@ impl Decoding {
             let content_type = session.mount().content_type().unwrap_or_default();
             let caught_up = Arc::new(AtomicBool::new(false));
             let reader = MountReader {
+                _internal: floe_engine::InternalReader::new(session.mount().clone()),
                 session,
                 queue: VecDeque::new(),
                 shared: self.shared.clone(),
