@@ -76,6 +76,15 @@ pub(crate) fn playlist_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Playl
     })
 }
 
+/// A playlist's tracks in order.
+pub(crate) fn playlist_tracks(conn: &Connection, id: i64) -> Result<Vec<Track>> {
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM playlist_tracks pt JOIN tracks t \
+         ON t.id = pt.track_id WHERE pt.playlist_id = ?1 ORDER BY pt.position"
+    );
+    rows(conn, &sql, [id], track_from_row)
+}
+
 fn get_playlist(conn: &Connection, id: i64) -> Result<Option<Playlist>> {
     Ok(conn
         .query_row(
@@ -228,13 +237,7 @@ impl Library {
 
     /// A playlist's tracks in order (an entry can appear more than once).
     pub fn playlist_tracks(&self, id: i64) -> Result<Vec<Track>> {
-        self.read(|conn| {
-            let sql = format!(
-                "SELECT {TRACK_COLUMNS} FROM playlist_tracks pt JOIN tracks t \
-                 ON t.id = pt.track_id WHERE pt.playlist_id = ?1 ORDER BY pt.position"
-            );
-            rows(conn, &sql, [id], track_from_row)
-        })
+        self.read(|conn| playlist_tracks(conn, id))
     }
 
     /// Creates a playlist. Fails with `Conflict` when the owner already has one of that name,

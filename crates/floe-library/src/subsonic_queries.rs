@@ -459,13 +459,7 @@ pub fn playlist(lib: &Library, id: i64) -> Result<Option<(PlaylistEntry, Vec<Tra
         else {
             return Ok(None);
         };
-        let tracks = tracks_where(
-            conn,
-            "JOIN playlist_tracks pt ON pt.track_id = t.id WHERE pt.playlist_id = ?1 \
-             ORDER BY pt.position",
-            [id],
-        )?;
-        Ok(Some((p, tracks)))
+        Ok(Some((p, playlists::playlist_tracks(conn, id)?)))
     })
 }
 
