@@ -132,31 +132,41 @@ fn check_name_free(
     Ok(())
 }
 
-fn check_tracks(tx: &Transaction<'_>, ids: &[i64], field: &'static str) -> Result<()> {
-    let mut stmt = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM tracks WHERE id = ?1)")?;
-    for id in ids {
+/// The first of `ids` that is no track, if any.
+pub(crate) fn missing_track(conn: &Connection, ids: &[i64]) -> Result<Option<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM tracks WHERE id = ?1)")?;
+    for &id in ids {
         if !stmt.query_row([id], |r| r.get::<_, bool>(0))? {
-            return Err(LibraryError::Invalid {
-                field,
-                reason: format!("track {id} does not exist"),
-            });
+            return Ok(Some(id));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
-fn entries(tx: &Transaction<'_>, id: i64) -> Result<Vec<i64>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT track_id FROM playlist_tracks WHERE playlist_id = ?1 ORDER BY position",
-        )?
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?)
+fn check_tracks(tx: &Transaction<'_>, ids: &[i64], field: &'static str) -> Result<()> {
+    match missing_track(tx, ids)? {
+        Some(id) => Err(LibraryError::Invalid {
+            field,
+            reason: format!("track {id} does not exist"),
+        }),
+        None => Ok(()),
+    }
 }
 
-fn set_entries(tx: &Transaction<'_>, id: i64, tracks: &[i64]) -> Result<()> {
-    tx.execute("DELETE FROM playlist_tracks WHERE playlist_id = ?1", [id])?;
-    let mut stmt = tx.prepare_cached(
+/// A playlist's entries (track ids) in order.
+pub(crate) fn entries(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+    rows(
+        conn,
+        "SELECT track_id FROM playlist_tracks WHERE playlist_id = ?1 ORDER BY position",
+        [id],
+        |r| r.get(0),
+    )
+}
+
+/// Replaces a playlist's entries.
+pub(crate) fn set_entries(conn: &Connection, id: i64, tracks: &[i64]) -> Result<()> {
+    conn.execute("DELETE FROM playlist_tracks WHERE playlist_id = ?1", [id])?;
+    let mut stmt = conn.prepare_cached(
         "INSERT INTO playlist_tracks (playlist_id, position, track_id) VALUES (?1, ?2, ?3)",
     )?;
     for (position, track) in tracks.iter().enumerate() {

@@ -464,30 +464,10 @@ pub fn playlist(lib: &Library, id: i64) -> Result<Option<(PlaylistEntry, Vec<Tra
 }
 
 fn check_tracks(conn: &Connection, ids: &[i64]) -> Result<()> {
-    let mut stmt = conn.prepare_cached("SELECT 1 FROM tracks WHERE id = ?1")?;
-    for id in ids {
-        if stmt.query_row([id], |_| Ok(())).optional()?.is_none() {
-            return Err(LibraryError::NotFound {
-                kind: "track",
-                id: *id,
-            });
-        }
+    match playlists::missing_track(conn, ids)? {
+        Some(id) => Err(LibraryError::NotFound { kind: "track", id }),
+        None => Ok(()),
     }
-    Ok(())
-}
-
-fn write_entries(conn: &Connection, playlist_id: i64, tracks: &[i64]) -> Result<()> {
-    conn.execute(
-        "DELETE FROM playlist_tracks WHERE playlist_id = ?1",
-        [playlist_id],
-    )?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO playlist_tracks (playlist_id, position, track_id) VALUES (?1, ?2, ?3)",
-    )?;
-    for (position, track) in tracks.iter().enumerate() {
-        insert.execute(params![playlist_id, position as i64, track])?;
-    }
-    Ok(())
 }
 
 /// Creates a private playlist owned by `owner` holding `tracks`; its id. An unknown track
@@ -507,7 +487,7 @@ pub fn create_playlist(
             params![name, owner, now],
         )?;
         let id = tx.last_insert_rowid();
-        write_entries(tx, id, tracks)?;
+        playlists::set_entries(tx, id, tracks)?;
         Ok(id)
     })
 }
@@ -548,12 +528,7 @@ pub fn update_playlist(lib: &Library, id: i64, change: &PlaylistChange, now: i64
                 check_tracks(tx, list)?;
                 list.clone()
             }
-            None => tx
-                .prepare_cached(
-                    "SELECT track_id FROM playlist_tracks WHERE playlist_id = ?1 ORDER BY position",
-                )?
-                .query_map([id], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?,
+            None => playlists::entries(tx, id)?,
         };
         if let Some(&bad) = change.remove_indexes.iter().find(|&&i| i >= entries.len()) {
             return Err(LibraryError::Invalid {
@@ -569,7 +544,7 @@ pub fn update_playlist(lib: &Library, id: i64, change: &PlaylistChange, now: i64
         entries.retain(|_| flags.next().unwrap_or(true));
         check_tracks(tx, &change.add)?;
         entries.extend_from_slice(&change.add);
-        write_entries(tx, id, &entries)?;
+        playlists::set_entries(tx, id, &entries)?;
         if let Some(name) = &change.name {
             tx.execute(
                 "UPDATE playlists SET name = ?1 WHERE id = ?2",
