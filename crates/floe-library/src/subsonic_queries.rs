@@ -86,14 +86,21 @@ pub fn album_artists(lib: &Library) -> Result<Vec<Artist>> {
         .collect())
 }
 
-fn artists_by_ids(lib: &Library, ids: &[i64]) -> Result<Vec<Artist>> {
+/// What `find` finds for each of `ids`, in order (ids it finds nothing for are left out).
+fn found<T>(ids: &[i64], mut find: impl FnMut(i64) -> Result<Option<T>>) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(a) = lib.artist(*id)? {
-            out.push(a);
-        }
+    for &id in ids {
+        out.extend(find(id)?);
     }
     Ok(out)
+}
+
+fn artists_by_ids(lib: &Library, ids: &[i64]) -> Result<Vec<Artist>> {
+    found(ids, |id| lib.artist(id))
+}
+
+fn albums_by_ids(lib: &Library, ids: &[i64]) -> Result<Vec<AlbumEntry>> {
+    found(ids, |id| album(lib, id))
 }
 
 /// The latest time a track entered or changed in the catalog (seconds since the Unix epoch).
@@ -333,16 +340,10 @@ pub fn search(lib: &Library, text: &str, page: &SearchPage) -> Result<SearchResu
     let fts = crate::search::fts_query(text);
     let (artist_ids, album_ids, track_ids) = lib.read(|conn| {
         let ids = |sql: &str, count: u32, offset: u32| -> Result<Vec<i64>> {
-            let mut stmt = conn.prepare_cached(sql)?;
-            let rows = match &fts {
-                Some(q) => stmt
-                    .query_map(params![q, count, offset], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<i64>>>(),
-                None => stmt
-                    .query_map(params![count, offset], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<i64>>>(),
-            };
-            Ok(rows?)
+            match &fts {
+                Some(q) => rows(conn, sql, params![q, count, offset], |r| r.get(0)),
+                None => rows(conn, sql, params![count, offset], |r| r.get(0)),
+            }
         };
         Ok(match &fts {
             Some(_) => (
@@ -388,15 +389,9 @@ pub fn search(lib: &Library, text: &str, page: &SearchPage) -> Result<SearchResu
             ),
         })
     })?;
-    let mut albums = Vec::with_capacity(album_ids.len());
-    for id in album_ids {
-        if let Some(a) = album(lib, id)? {
-            albums.push(a);
-        }
-    }
     Ok(SearchResult {
         artists: artists_by_ids(lib, &artist_ids)?,
-        albums,
+        albums: albums_by_ids(lib, &album_ids)?,
         songs: lib.tracks_by_ids(&track_ids)?,
     })
 }
@@ -700,12 +695,7 @@ pub fn starred(lib: &Library, user_id: i64) -> Result<(Vec<Artist>, Vec<AlbumEnt
         })
     };
     let artists = artists_by_ids(lib, &ids(StarKind::Artist)?)?;
-    let mut albums = Vec::new();
-    for id in ids(StarKind::Album)? {
-        if let Some(a) = album(lib, id)? {
-            albums.push(a);
-        }
-    }
+    let albums = albums_by_ids(lib, &ids(StarKind::Album)?)?;
     let tracks = lib.tracks_by_ids(&ids(StarKind::Track)?)?;
     Ok((artists, albums, tracks))
 }
