@@ -40,7 +40,8 @@
 //! - [`playlists`]: playlist editing and import matching; [`playlist_file`]: reading
 //!   `.m3u`/`.pls`/`.xspf`.
 //! - [`users`], [`subsonic_queries`]: accounts and the Subsonic API's queries (the Subsonic
-//!   layer's own files).
+//!   layer's own files); they reuse the catalog's and playlists' column lists, row readers
+//!   and entry writers rather than repeating them.
 //! - A track's id is stable while its file stays at its path (also when its tags change);
 //!   [`Track::cover_id`] / [`Album::cover_id`] are ids for [`Library::cover`].
 
