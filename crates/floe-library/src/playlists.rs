@@ -175,6 +175,24 @@ pub(crate) fn set_entries(conn: &Connection, id: i64, tracks: &[i64]) -> Result<
     Ok(())
 }
 
+/// Sets a playlist's name, comment and visibility where given (`None` keeps the value) and
+/// its change time.
+pub(crate) fn set_details(
+    conn: &Connection,
+    id: i64,
+    name: Option<&str>,
+    comment: Option<&str>,
+    public: Option<bool>,
+    changed: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE playlists SET name = COALESCE(?2, name), comment = COALESCE(?3, comment), \
+         public = COALESCE(?4, public), changed = ?5 WHERE id = ?1",
+        params![id, name, comment, public, changed],
+    )?;
+    Ok(())
+}
+
 /// Applies removals, additions and moves, in that order, to a list of entries (pure;
 /// positions from 0).
 pub fn apply_edits(
@@ -294,28 +312,16 @@ impl Library {
                     kind: "playlist",
                     id,
                 })?;
-            if let Some(name) = &edit.name {
-                let name = valid_name(name)?;
-                if name != current_name {
-                    check_name_free(tx, &name, owner, id)?;
+            let name = match &edit.name {
+                Some(name) => {
+                    let name = valid_name(name)?;
+                    if name != current_name {
+                        check_name_free(tx, &name, owner, id)?;
+                    }
+                    Some(name)
                 }
-                tx.execute(
-                    "UPDATE playlists SET name = ?2 WHERE id = ?1",
-                    params![id, name],
-                )?;
-            }
-            if let Some(comment) = &edit.comment {
-                tx.execute(
-                    "UPDATE playlists SET comment = ?2 WHERE id = ?1",
-                    params![id, comment],
-                )?;
-            }
-            if let Some(public) = edit.public {
-                tx.execute(
-                    "UPDATE playlists SET public = ?2 WHERE id = ?1",
-                    params![id, public],
-                )?;
-            }
+                None => None,
+            };
             let touches_entries = edit.tracks.is_some()
                 || !edit.remove.is_empty()
                 || !edit.moves.is_empty()
@@ -332,11 +338,14 @@ impl Library {
                 apply_edits(&mut list, &edit.remove, &edit.moves, &edit.add)?;
                 set_entries(tx, id, &list)?;
             }
-            tx.execute(
-                "UPDATE playlists SET changed = ?2 WHERE id = ?1",
-                params![id, unix_now()],
-            )?;
-            Ok(())
+            set_details(
+                tx,
+                id,
+                name.as_deref(),
+                edit.comment.as_deref(),
+                edit.public,
+                unix_now(),
+            )
         })?;
         self.playlist(id)?.ok_or(LibraryError::NotFound {
             kind: "playlist",

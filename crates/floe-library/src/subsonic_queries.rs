@@ -525,44 +525,27 @@ pub fn update_playlist(lib: &Library, id: i64, change: &PlaylistChange, now: i64
             }
             None => playlists::entries(tx, id)?,
         };
-        if let Some(&bad) = change.remove_indexes.iter().find(|&&i| i >= entries.len()) {
-            return Err(LibraryError::Invalid {
+        let remove: Vec<u64> = change.remove_indexes.iter().map(|&i| i as u64).collect();
+        playlists::apply_edits(&mut entries, &remove, &[], &change.add).map_err(|e| match e {
+            LibraryError::Invalid {
+                field: "remove",
+                reason,
+            } => LibraryError::Invalid {
                 field: "songIndexToRemove",
-                reason: format!("{bad} is beyond the playlist's {} entries", entries.len()),
-            });
-        }
-        let mut keep = vec![true; entries.len()];
-        for &i in &change.remove_indexes {
-            keep[i] = false;
-        }
-        let mut flags = keep.into_iter();
-        entries.retain(|_| flags.next().unwrap_or(true));
+                reason,
+            },
+            other => other,
+        })?;
         check_tracks(tx, &change.add)?;
-        entries.extend_from_slice(&change.add);
         playlists::set_entries(tx, id, &entries)?;
-        if let Some(name) = &change.name {
-            tx.execute(
-                "UPDATE playlists SET name = ?1 WHERE id = ?2",
-                params![name, id],
-            )?;
-        }
-        if let Some(comment) = &change.comment {
-            tx.execute(
-                "UPDATE playlists SET comment = ?1 WHERE id = ?2",
-                params![comment, id],
-            )?;
-        }
-        if let Some(public) = change.public {
-            tx.execute(
-                "UPDATE playlists SET public = ?1 WHERE id = ?2",
-                params![public, id],
-            )?;
-        }
-        tx.execute(
-            "UPDATE playlists SET changed = ?1 WHERE id = ?2",
-            params![now, id],
-        )?;
-        Ok(())
+        playlists::set_details(
+            tx,
+            id,
+            change.name.as_deref(),
+            change.comment.as_deref(),
+            change.public,
+            now,
+        )
     })
 }
 
@@ -858,7 +841,10 @@ mod db_tests {
         };
         assert!(matches!(
             update_playlist(&lib, id, &bad, 10),
-            Err(LibraryError::Invalid { .. })
+            Err(LibraryError::Invalid {
+                field: "songIndexToRemove",
+                ..
+            })
         ));
         assert_eq!(
             playlist(&lib, id).unwrap().unwrap().1.len(),
