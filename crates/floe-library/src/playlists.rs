@@ -175,6 +175,26 @@ pub(crate) fn set_entries(conn: &Connection, id: i64, tracks: &[i64]) -> Result<
     Ok(())
 }
 
+/// Inserts a playlist holding `tracks` (checked by the caller); its id.
+pub(crate) fn insert_playlist(
+    conn: &Connection,
+    name: &str,
+    owner: Option<i64>,
+    comment: &str,
+    public: bool,
+    tracks: &[i64],
+    now: i64,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO playlists (name, owner_user_id, comment, public, created, changed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![name, owner, comment, public, now],
+    )?;
+    let id = conn.last_insert_rowid();
+    set_entries(conn, id, tracks)?;
+    Ok(id)
+}
+
 /// Sets a playlist's name, comment and visibility where given (`None` keeps the value) and
 /// its change time.
 pub(crate) fn set_details(
@@ -282,15 +302,7 @@ impl Library {
         let id = self.write(|tx| {
             check_name_free(tx, &name, owner, 0)?;
             check_tracks(tx, tracks, "tracks")?;
-            let now = unix_now();
-            tx.execute(
-                "INSERT INTO playlists (name, owner_user_id, comment, public, created, changed) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                params![name, owner, comment, public, now],
-            )?;
-            let id = tx.last_insert_rowid();
-            set_entries(tx, id, tracks)?;
-            Ok(id)
+            insert_playlist(tx, &name, owner, comment, public, tracks, unix_now())
         })?;
         self.playlist(id)?.ok_or(LibraryError::NotFound {
             kind: "playlist",

@@ -476,14 +476,7 @@ pub fn create_playlist(
 ) -> Result<i64> {
     lib.write(|tx| {
         check_tracks(tx, tracks)?;
-        tx.execute(
-            "INSERT INTO playlists (name, owner_user_id, comment, public, created, changed) \
-             VALUES (?1, ?2, '', 0, ?3, ?3)",
-            params![name, owner, now],
-        )?;
-        let id = tx.last_insert_rowid();
-        playlists::set_entries(tx, id, tracks)?;
-        Ok(id)
+        playlists::insert_playlist(tx, name, Some(owner), "", false, tracks, now)
     })
 }
 
