@@ -544,15 +544,14 @@ pub fn update_playlist(lib: &Library, id: i64, change: &PlaylistChange, now: i64
 
 /// Deletes a playlist (its entries go with it).
 pub fn delete_playlist(lib: &Library, id: i64) -> Result<()> {
-    lib.write(
-        |tx| match tx.execute("DELETE FROM playlists WHERE id = ?1", [id])? {
-            0 => Err(LibraryError::NotFound {
-                kind: "playlist",
-                id,
-            }),
-            _ => Ok(()),
-        },
-    )
+    if lib.delete_playlist(id)? {
+        Ok(())
+    } else {
+        Err(LibraryError::NotFound {
+            kind: "playlist",
+            id,
+        })
+    }
 }
 
 /// Records that `user_id` played `track_id` at `at` (seconds since the Unix epoch).
