@@ -55,11 +55,11 @@ fn part_entries(msn: u64, parts: &[Part], timescale: u32) -> Vec<PartEntry> {
     parts
         .iter()
         .enumerate()
-        .map(|(i, p)| PartEntry {
-            uri: format!("p{msn}.{i}.m4s"),
-            duration: p.duration as f64 / f64::from(timescale),
-            independent: true,
-            byterange: None,
+        .map(|(i, p)| {
+            PartEntry::independent(
+                format!("p{msn}.{i}.m4s"),
+                p.duration as f64 / f64::from(timescale),
+            )
         })
         .collect()
 }
@@ -117,14 +117,11 @@ pub fn media_playlist(
         .iter()
         .skip(skipped)
         .map(|seg| SegmentEntry {
-            uri: format!("s{}.m4s", seg.msn),
-            duration: seg.seconds(),
             program_date_time: Some(unix_ms(seg.pdt_ms)),
             discontinuity: seg.discontinuity,
             parts: part_entries(seg.msn, &seg.parts, seg.init.track.config.timescale),
-            title: None,
-            byterange: None,
             map_uri: map_change(&mut map, seg.init.id),
+            ..SegmentEntry::new(format!("s{}.m4s", seg.msn), seg.seconds())
         })
         .collect();
     let (hint_msn, hint_part) = open.map_or((s.next_msn(), 0), |o| (o.msn, o.parts.len()));
@@ -174,14 +171,9 @@ pub fn ts_playlist(s: &Segmenter) -> Option<MediaPlaylist> {
             let gap = prev.is_some_and(|p| p + 1 != seg.msn);
             prev = Some(seg.msn);
             SegmentEntry {
-                uri: format!("s{}.ts", seg.msn),
-                duration: seg.seconds(),
                 program_date_time: Some(unix_ms(seg.pdt_ms)),
                 discontinuity: seg.discontinuity || gap,
-                parts: Vec::new(),
-                title: None,
-                byterange: None,
-                map_uri: None,
+                ..SegmentEntry::new(format!("s{}.ts", seg.msn), seg.seconds())
             }
         })
         .collect();

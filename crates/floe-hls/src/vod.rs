@@ -158,16 +158,7 @@ impl VodTrack {
                 .segments
                 .iter()
                 .enumerate()
-                .map(|(n, s)| SegmentEntry {
-                    uri: format!("s{n}.m4s"),
-                    duration: self.seconds(s),
-                    program_date_time: None,
-                    discontinuity: false,
-                    parts: Vec::new(),
-                    title: None,
-                    byterange: None,
-                    map_uri: None,
-                })
+                .map(|(n, s)| SegmentEntry::new(format!("s{n}.m4s"), self.seconds(s)))
                 .collect(),
             endlist: true,
             ..MediaPlaylist::default()

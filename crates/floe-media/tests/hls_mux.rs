@@ -181,6 +181,86 @@ fn encode_all(enc: &mut dyn Encoder, pcm: &AudioBlock) -> Vec<Packet> {
     packets
 }
 
+/// `seconds` of [`tone`] at the encoder's rate through `enc`: its fMP4 track and its audio
+/// packets.
+fn encoded(mut enc: impl Encoder, seconds: f32) -> (TrackConfig, Vec<Packet>) {
+    let config = TrackConfig::from_codec_info(enc.info()).expect("track");
+    let pcm = tone(enc.info().rate, seconds);
+    (config, encode_all(&mut enc, &pcm))
+}
+
+/// Encoder packets as fMP4 samples, each as long as its frame count, or `fixed` ticks (Opus:
+/// the encoder trims the last packet to the input's end, while fMP4 samples keep 20 ms each).
+fn packet_samples(packets: &[Packet], fixed: Option<u32>) -> Vec<Sample<'_>> {
+    packets
+        .iter()
+        .map(|p| Sample {
+            data: &p.data,
+            duration: fixed.unwrap_or(p.frames),
+        })
+        .collect()
+}
+
+/// Encoder packets as MPEG-TS frames.
+fn packet_ts_frames(packets: &[Packet]) -> Vec<TsFrame<'_>> {
+    packets
+        .iter()
+        .map(|p| TsFrame {
+            data: &p.data,
+            samples: p.frames,
+        })
+        .collect()
+}
+
+/// ADTS frames as MPEG-TS frames (1024 samples each).
+fn adts_ts_frames(frames: &[Vec<u8>]) -> Vec<TsFrame<'_>> {
+    frames
+        .iter()
+        .map(|f| TsFrame {
+            data: f,
+            samples: 1024,
+        })
+        .collect()
+}
+
+/// ADTS frames as fMP4 samples: the raw AAC after the 7-byte header, 1024 samples each.
+fn adts_samples(frames: &[Vec<u8>]) -> Vec<Sample<'_>> {
+    frames
+        .iter()
+        .map(|f| Sample {
+            data: &f[7..],
+            duration: 1024,
+        })
+        .collect()
+}
+
+/// The stereo fMP4 track an ADTS header describes (`sbr`: signal HE-AAC explicitly).
+fn aac_track(adts_header: &[u8], sbr: bool) -> TrackConfig {
+    let (asc, rate) = fmp4::aac_config_from_adts(adts_header, sbr).expect("asc");
+    TrackConfig {
+        codec: fmp4::AudioCodec::Aac {
+            audio_specific_config: asc,
+        },
+        sample_rate: rate,
+        channels: 2,
+        timescale: rate,
+    }
+}
+
+/// The fMP4 track of ffmpeg's ADTS frames (AAC-LC; the config from the first header) and the
+/// frames as its samples.
+fn aac_source(frames: &[Vec<u8>]) -> (TrackConfig, Vec<Sample<'_>>) {
+    (aac_track(&frames[0], false), adts_samples(frames))
+}
+
+/// Copies the web player's vendored `files` (hls.js, dash.js) into `root`.
+fn vendored(root: &Path, files: &[&str]) {
+    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
+    for f in files {
+        std::fs::copy(vendor.join(f), root.join(f)).expect("vendored player");
+    }
+}
+
 /// ADTS frames of a file written by ffmpeg's native AAC encoder (44.1 kHz stereo).
 fn ffmpeg_adts(dir: &Path, seconds: u32) -> Vec<Vec<u8>> {
     let path = dir.join("source.aac");
@@ -239,6 +319,24 @@ fn write_fmp4(
     out
 }
 
+/// The DASH representation of the files [`write_fmp4`] writes (`init.mp4`, `seg$Number$.m4s`
+/// from 0) at a nominal 128 kbit/s.
+fn representation(id: &str, config: &TrackConfig, addressing: SegmentAddressing) -> Representation {
+    Representation {
+        id: id.into(),
+        codecs: fmp4::codecs_string(config),
+        bandwidth: 128_000,
+        sample_rate: config.sample_rate,
+        channels: config.channels,
+        timescale: config.timescale,
+        initialization: "init.mp4".into(),
+        media: "seg$Number$.m4s".into(),
+        start_number: 0,
+        presentation_time_offset: 0,
+        addressing,
+    }
+}
+
 /// A VOD media playlist over `segments`, with `map` as `EXT-X-MAP`.
 fn vod_playlist(segments: &[(String, f64)], map: Option<&str>) -> String {
     let target = segments
@@ -254,16 +352,7 @@ fn vod_playlist(segments: &[(String, f64)], map: Option<&str>) -> String {
         map_uri: map.map(str::to_string),
         segments: segments
             .iter()
-            .map(|(uri, duration)| SegmentEntry {
-                uri: uri.clone(),
-                duration: *duration,
-                program_date_time: None,
-                discontinuity: false,
-                parts: Vec::new(),
-                title: None,
-                byterange: None,
-                map_uri: None,
-            })
+            .map(|(uri, duration)| SegmentEntry::new(uri.clone(), *duration))
             .collect(),
         endlist: true,
         ..MediaPlaylist::default()
@@ -333,55 +422,33 @@ fn check_fmp4(
 fn fmp4_opus_segments_decode_continuously() {
     need_ffmpeg();
     let dir = dir("opus");
-    let mut enc = OpusEncoder::new(2, 96).expect("opus");
-    let config = TrackConfig::from_codec_info(enc.info()).expect("track");
+    let (config, packets) = encoded(OpusEncoder::new(2, 96).expect("opus"), 4.0);
     assert_eq!(fmp4::codecs_string(&config), "opus");
-    let packets = encode_all(&mut enc, &tone(48_000, 4.0));
-    // The encoder trims the last packet to the input's end; fMP4 samples keep 20 ms each.
-    let samples: Vec<Sample<'_>> = packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: 960,
-        })
-        .collect();
-    check_fmp4(&dir, &config, &samples, 50, "opus");
+    check_fmp4(
+        &dir,
+        &config,
+        &packet_samples(&packets, Some(960)),
+        50,
+        "opus",
+    );
 }
 
 #[test]
 fn fmp4_flac_segments_decode_continuously() {
     need_ffmpeg();
     let dir = dir("flac");
-    let mut enc = FlacEncoder::new(44_100, 2).expect("flac");
-    let config = TrackConfig::from_codec_info(enc.info()).expect("track");
+    let (config, packets) = encoded(FlacEncoder::new(44_100, 2).expect("flac"), 4.0);
     assert_eq!(fmp4::codecs_string(&config), "fLaC");
-    let packets = encode_all(&mut enc, &tone(44_100, 4.0));
-    let samples: Vec<Sample<'_>> = packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: p.frames,
-        })
-        .collect();
-    check_fmp4(&dir, &config, &samples, 11, "flac");
+    check_fmp4(&dir, &config, &packet_samples(&packets, None), 11, "flac");
 }
 
 #[test]
 fn fmp4_mp3_segments_decode_continuously() {
     need_ffmpeg();
     let dir = dir("mp3");
-    let mut enc = Mp3Encoder::new(44_100, 2, 128).expect("mp3");
-    let config = TrackConfig::from_codec_info(enc.info()).expect("track");
+    let (config, packets) = encoded(Mp3Encoder::new(44_100, 2, 128).expect("mp3"), 4.0);
     assert_eq!(fmp4::codecs_string(&config), "mp4a.6B");
-    let packets = encode_all(&mut enc, &tone(44_100, 4.0));
-    let samples: Vec<Sample<'_>> = packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: p.frames,
-        })
-        .collect();
-    check_fmp4(&dir, &config, &samples, 40, "mp3");
+    check_fmp4(&dir, &config, &packet_samples(&packets, None), 40, "mp3");
 }
 
 #[test]
@@ -389,24 +456,15 @@ fn fmp4_aac_segments_decode_continuously() {
     need_ffmpeg();
     let dir = dir("aac");
     let frames = ffmpeg_adts(&dir, 4);
-    let (asc, rate) = fmp4::aac_config_from_adts(&frames[0], false).expect("asc");
-    assert_eq!(asc, [0x12, 0x10], "AAC-LC, 44.1 kHz, stereo");
-    let config = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
+    let (config, samples) = aac_source(&frames);
+    assert_eq!(
+        config.codec,
+        fmp4::AudioCodec::Aac {
+            audio_specific_config: vec![0x12, 0x10]
         },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
+        "AAC-LC, 44.1 kHz, stereo"
+    );
     assert_eq!(fmp4::codecs_string(&config), "mp4a.40.2");
-    let samples: Vec<Sample<'_>> = frames
-        .iter()
-        .map(|f| Sample {
-            data: &f[7..],
-            duration: 1024,
-        })
-        .collect();
     check_fmp4(&dir, &config, &samples, 43, "aac");
 }
 
@@ -416,25 +474,12 @@ fn fmp4_segments_with_emsg_titles_decode_cleanly() {
     need_ffmpeg();
     let dir = dir("emsg");
     let frames = ffmpeg_adts(&dir, 3);
-    let (asc, rate) = fmp4::aac_config_from_adts(&frames[0], false).expect("asc");
-    let config = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
+    let (config, _) = aac_source(&frames);
+    let rate = config.sample_rate;
     let mut all = fmp4::init_segment(&config).expect("init");
     let mut t = 0u64;
     for (n, chunk) in frames.chunks(43).enumerate() {
-        let samples: Vec<Sample<'_>> = chunk
-            .iter()
-            .map(|f| Sample {
-                data: &f[7..],
-                duration: 1024,
-            })
-            .collect();
+        let samples = adts_samples(chunk);
         let emsg = fmp4::id3_emsg(t, rate, n as u32, &format!("Song {n}"));
         let seg = fmp4::media_segment_with_events(&config, n as u32 + 1, t, &samples, &[&emsg])
             .expect("segment");
@@ -509,13 +554,7 @@ fn ts_aac_segments_decode_continuously() {
     need_ffmpeg();
     let dir = dir("ts-aac");
     let adts = ffmpeg_adts(&dir, 4);
-    let frames: Vec<TsFrame<'_>> = adts
-        .iter()
-        .map(|f| TsFrame {
-            data: f,
-            samples: 1024,
-        })
-        .collect();
+    let frames = adts_ts_frames(&adts);
     let mut muxer = TsMuxer::new(TsCodec::AdtsAac, 44_100, false).expect("muxer");
     check_ts(&dir, &mut muxer, &frames, 86, 44_100, "aac", false);
 }
@@ -524,15 +563,8 @@ fn ts_aac_segments_decode_continuously() {
 fn ts_mp3_segments_with_id3_titles_decode_continuously() {
     need_ffmpeg();
     let dir = dir("ts-mp3");
-    let mut enc = Mp3Encoder::new(44_100, 2, 128).expect("mp3");
-    let packets = encode_all(&mut enc, &tone(44_100, 4.0));
-    let frames: Vec<TsFrame<'_>> = packets
-        .iter()
-        .map(|p| TsFrame {
-            data: &p.data,
-            samples: p.frames,
-        })
-        .collect();
+    let (_, packets) = encoded(Mp3Encoder::new(44_100, 2, 128).expect("mp3"), 4.0);
+    let frames = packet_ts_frames(&packets);
     let mut muxer = TsMuxer::new(TsCodec::Mp3, 44_100, true).expect("muxer");
     check_ts(&dir, &mut muxer, &frames, 40, 44_100, "mp3", true);
     // The ID3 stream is declared and carries the titles.
@@ -596,9 +628,7 @@ fn packed_audio_playlist_decodes() {
 fn ll_hls_playlist_with_parts_is_read_by_ffmpeg() {
     need_ffmpeg();
     let dir = dir("llhls");
-    let mut enc = OpusEncoder::new(2, 96).expect("opus");
-    let config = TrackConfig::from_codec_info(enc.info()).expect("track");
-    let packets = encode_all(&mut enc, &tone(48_000, 4.2));
+    let (config, packets) = encoded(OpusEncoder::new(2, 96).expect("opus"), 4.2);
     std::fs::write(
         dir.join("init.mp4"),
         fmp4::init_segment(&config).expect("init"),
@@ -616,37 +646,22 @@ fn ll_hls_playlist_with_parts_is_read_by_ffmpeg() {
         for (p, len) in [13usize, 12, 13, 12].into_iter().enumerate() {
             let chunk = &seg_packets[start..(start + len).min(seg_packets.len())];
             start += len;
-            let samples: Vec<Sample<'_>> = chunk
-                .iter()
-                .map(|pk| Sample {
-                    data: &pk.data,
-                    duration: 960,
-                })
-                .collect();
+            let samples = packet_samples(chunk, Some(960));
             let part = fmp4::media_segment(&config, seq, t, &samples).expect("part");
             seq += 1;
             t += 960 * chunk.len() as u64;
             let name = format!("seg{s}.part{p}.m4s");
             std::fs::write(dir.join(&name), &part).expect("write");
             whole.extend_from_slice(&part);
-            parts.push(PartEntry {
-                uri: name,
-                duration: chunk.len() as f64 * 0.02,
-                independent: true,
-                byterange: None,
-            });
+            parts.push(PartEntry::independent(name, chunk.len() as f64 * 0.02));
         }
         let name = format!("seg{s}.m4s");
         std::fs::write(dir.join(&name), &whole).expect("write");
         entries.push(SegmentEntry {
-            uri: name,
-            duration: 1.0,
             program_date_time: Some(1_764_000_000_000 + 1000 * s as i64),
-            discontinuity: false,
             parts,
             title: Some(format!("Song {s}")),
-            byterange: None,
-            map_uri: None,
+            ..SegmentEntry::new(name, 1.0)
         });
     }
     let playlist = MediaPlaylist {
@@ -704,22 +719,8 @@ fn dash_mpd_is_read_by_ffmpeg() {
     need_ffmpeg();
     let dir = dir("dash");
     let frames = ffmpeg_adts(&dir, 4);
-    let (asc, rate) = fmp4::aac_config_from_adts(&frames[0], false).expect("asc");
-    let config = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
-    let samples: Vec<Sample<'_>> = frames
-        .iter()
-        .map(|f| Sample {
-            data: &f[7..],
-            duration: 1024,
-        })
-        .collect();
+    let (config, samples) = aac_source(&frames);
+    let rate = config.sample_rate;
     let segments = write_fmp4(&dir, &config, &samples, 43);
     let durations: Vec<u64> = samples
         .chunks(43)
@@ -747,19 +748,7 @@ fn dash_mpd_is_read_by_ffmpeg() {
             },
             min_buffer_time: 1.0,
             lang: Some("und".into()),
-            representations: vec![Representation {
-                id: "aac".into(),
-                codecs: fmp4::codecs_string(&config),
-                bandwidth: 128_000,
-                sample_rate: rate,
-                channels: 2,
-                timescale: rate,
-                initialization: "init.mp4".into(),
-                media: "seg$Number$.m4s".into(),
-                start_number: 0,
-                presentation_time_offset: 0,
-                addressing,
-            }],
+            representations: vec![representation("aac", &config, addressing)],
             utc_timing_url: None,
         };
         let path = dir.join(name);
@@ -822,17 +811,8 @@ fn fmp4_fdk_aac_and_he_aac_segments_decode_continuously() {
         // (explicit SBR signalling for HE-AAC) must give the same decode.
         let adts = floe_media::mux::adts::AdtsWriter::new(enc.info()).expect("adts");
         let header = adts.header(packets[0].data.len());
-        let (asc, out_rate) =
-            fmp4::aac_config_from_adts(&header, codec == Codec::HeAac).expect("asc");
-        assert_eq!(out_rate, rate);
-        let from_adts = TrackConfig {
-            codec: fmp4::AudioCodec::Aac {
-                audio_specific_config: asc,
-            },
-            sample_rate: rate,
-            channels: 2,
-            timescale: rate,
-        };
+        let from_adts = aac_track(&header, codec == Codec::HeAac);
+        assert_eq!(from_adts.sample_rate, rate);
         assert_eq!(fmp4::codecs_string(&from_adts), want);
         let dir = self::dir(&format!("fdk-adts-{}", codec.name()));
         check_fmp4(&dir, &from_adts, &samples, 40, "aac");
@@ -869,42 +849,11 @@ fn fmp4_segments_append_in_chromium_mse() {
     let dir = dir("chromium");
 
     let adts = ffmpeg_adts(&dir, 4);
-    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
-    let aac = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
-    let aac_samples: Vec<Sample<'_>> = adts
-        .iter()
-        .map(|f| Sample {
-            data: &f[7..],
-            duration: 1024,
-        })
-        .collect();
-    let mut opus_enc = OpusEncoder::new(2, 96).expect("opus");
-    let opus = TrackConfig::from_codec_info(opus_enc.info()).expect("track");
-    let opus_packets = encode_all(&mut opus_enc, &tone(48_000, 4.0));
-    let opus_samples: Vec<Sample<'_>> = opus_packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: 960,
-        })
-        .collect();
-    let mut flac_enc = FlacEncoder::new(44_100, 2).expect("flac");
-    let flac = TrackConfig::from_codec_info(flac_enc.info()).expect("track");
-    let flac_packets = encode_all(&mut flac_enc, &tone(44_100, 4.0));
-    let flac_samples: Vec<Sample<'_>> = flac_packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: p.frames,
-        })
-        .collect();
+    let (aac, aac_samples) = aac_source(&adts);
+    let (opus, opus_packets) = encoded(OpusEncoder::new(2, 96).expect("opus"), 4.0);
+    let opus_samples = packet_samples(&opus_packets, Some(960));
+    let (flac, flac_packets) = encoded(FlacEncoder::new(44_100, 2).expect("flac"), 4.0);
+    let flac_samples = packet_samples(&flac_packets, None);
 
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut tracks = serde_json::Map::new();
@@ -1162,24 +1111,14 @@ fn write_ll_hls(
             let name = format!("s{s}.{p}.m4s");
             std::fs::write(dir.join(&name), &part).expect("write");
             whole.extend_from_slice(&part);
-            parts.push(PartEntry {
-                uri: name,
-                duration: d as f64 / ts,
-                independent: true,
-                byterange: None,
-            });
+            parts.push(PartEntry::independent(name, d as f64 / ts));
         }
         let name = format!("s{s}.m4s");
         std::fs::write(dir.join(&name), &whole).expect("write");
         entries.push(SegmentEntry {
-            uri: name,
-            duration: (t - seg_start) as f64 / ts,
             program_date_time: Some(1_764_000_000_000 + (seg_start as f64 / ts * 1000.0) as i64),
-            discontinuity: false,
             parts,
-            title: None,
-            byterange: None,
-            map_uri: None,
+            ..SegmentEntry::new(name, (t - seg_start) as f64 / ts)
         });
     }
     let part_target = entries
@@ -1230,52 +1169,17 @@ fn write_ll_hls(
 #[test]
 fn vendored_hls_js_and_dash_js_read_the_writers_output() {
     need_ffmpeg();
-    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
     let root = dir("players");
-    for js in ["hls.min.js", "dash.mediaplayer.min.js"] {
-        std::fs::copy(vendor.join(js), root.join(js)).expect("vendored player");
-    }
+    vendored(&root, &["hls.min.js", "dash.mediaplayer.min.js"]);
 
     // Sources.
     let adts = ffmpeg_adts(&root, 4);
-    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
-    let aac = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
-    let aac_samples: Vec<Sample<'_>> = adts
-        .iter()
-        .map(|f| Sample {
-            data: &f[7..],
-            duration: 1024,
-        })
-        .collect();
-    let mut opus_enc = OpusEncoder::new(2, 96).expect("opus");
-    let opus = TrackConfig::from_codec_info(opus_enc.info()).expect("track");
-    let opus_packets = encode_all(&mut opus_enc, &tone(48_000, 4.0));
-    let opus_samples: Vec<Sample<'_>> = opus_packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: 960,
-        })
-        .collect();
-    let mut flac_enc = FlacEncoder::new(44_100, 2).expect("flac");
-    let flac = TrackConfig::from_codec_info(flac_enc.info()).expect("track");
-    let flac_packets = encode_all(&mut flac_enc, &tone(44_100, 4.0));
-    let flac_samples: Vec<Sample<'_>> = flac_packets
-        .iter()
-        .map(|p| Sample {
-            data: &p.data,
-            duration: p.frames,
-        })
-        .collect();
-    let mut mp3_enc = Mp3Encoder::new(44_100, 2, 128).expect("mp3");
-    let mp3_packets = encode_all(&mut mp3_enc, &tone(44_100, 4.0));
+    let (aac, aac_samples) = aac_source(&adts);
+    let (opus, opus_packets) = encoded(OpusEncoder::new(2, 96).expect("opus"), 4.0);
+    let opus_samples = packet_samples(&opus_packets, Some(960));
+    let (flac, flac_packets) = encoded(FlacEncoder::new(44_100, 2).expect("flac"), 4.0);
+    let flac_samples = packet_samples(&flac_packets, None);
+    let (_, mp3_packets) = encoded(Mp3Encoder::new(44_100, 2, 128).expect("mp3"), 4.0);
 
     let mut expected: Vec<(String, f64)> = Vec::new();
     // LL-HLS over CMAF: Opus (parts of 250 ms), AAC (parts of ~0.5 s).
@@ -1285,29 +1189,8 @@ fn vendored_hls_js_and_dash_js_read_the_writers_output() {
     expected.push(("hls aac/index.m3u8".into(), d));
     // MPEG-TS with ID3 titles: AAC and MP3.
     for (name, codec, frames, per) in [
-        (
-            "ts-aac",
-            TsCodec::AdtsAac,
-            adts.iter()
-                .map(|f| TsFrame {
-                    data: f,
-                    samples: 1024,
-                })
-                .collect::<Vec<_>>(),
-            43,
-        ),
-        (
-            "ts-mp3",
-            TsCodec::Mp3,
-            mp3_packets
-                .iter()
-                .map(|p| TsFrame {
-                    data: &p.data,
-                    samples: p.frames,
-                })
-                .collect::<Vec<_>>(),
-            38,
-        ),
+        ("ts-aac", TsCodec::AdtsAac, adts_ts_frames(&adts), 43),
+        ("ts-mp3", TsCodec::Mp3, packet_ts_frames(&mp3_packets), 38),
     ] {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).expect("dir");
@@ -1372,19 +1255,11 @@ fn vendored_hls_js_and_dash_js_read_the_writers_output() {
             kind: MpdKind::Static { duration: total },
             min_buffer_time: 1.0,
             lang: None,
-            representations: vec![Representation {
-                id: name.into(),
-                codecs: fmp4::codecs_string(config),
-                bandwidth: 128_000,
-                sample_rate: config.sample_rate,
-                channels: config.channels,
-                timescale: config.timescale,
-                initialization: "init.mp4".into(),
-                media: "seg$Number$.m4s".into(),
-                start_number: 0,
-                presentation_time_offset: 0,
-                addressing: SegmentAddressing::Timeline(dash::timeline(0, &durations)),
-            }],
+            representations: vec![representation(
+                name,
+                config,
+                SegmentAddressing::Timeline(dash::timeline(0, &durations)),
+            )],
             utc_timing_url: None,
         };
         std::fs::write(dir.join("manifest.mpd"), mpd.render()).expect("mpd");
@@ -1498,29 +1373,10 @@ function watch(kind, url, duration) {
 fn dash_js_plays_a_dynamic_mpd() {
     need_ffmpeg();
     let root = dir("dash-live");
-    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
-    std::fs::copy(
-        vendor.join("dash.mediaplayer.min.js"),
-        root.join("dash.mediaplayer.min.js"),
-    )
-    .expect("vendored dash.js");
+    vendored(&root, &["dash.mediaplayer.min.js"]);
     let adts = ffmpeg_adts(&root, 20);
-    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
-    let config = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
-    let samples: Vec<Sample<'_>> = adts
-        .iter()
-        .map(|f| Sample {
-            data: &f[7..],
-            duration: 1024,
-        })
-        .collect();
+    let (config, samples) = aac_source(&adts);
+    let rate = config.sample_rate;
     write_fmp4(&root, &config, &samples, 86);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1556,22 +1412,11 @@ fn dash_js_plays_a_dynamic_mpd() {
         },
         min_buffer_time: 2.0,
         lang: Some("und".into()),
-        representations: vec![Representation {
-            id: "aac".into(),
-            codecs: fmp4::codecs_string(&config),
-            bandwidth: 128_000,
-            sample_rate: rate,
-            channels: 2,
-            timescale: rate,
-            initialization: "init.mp4".into(),
-            media: "seg$Number$.m4s".into(),
-            start_number: 0,
-            presentation_time_offset: 0,
-            addressing: SegmentAddressing::Timeline(dash::timeline(
-                0,
-                &vec![segment_ticks; available],
-            )),
-        }],
+        representations: vec![representation(
+            "aac",
+            &config,
+            SegmentAddressing::Timeline(dash::timeline(0, &vec![segment_ticks; available])),
+        )],
         utc_timing_url: Some(format!("http://127.0.0.1:{port}/time")),
     };
     std::fs::write(root.join("live.mpd"), mpd.render()).expect("mpd");
@@ -1630,25 +1475,10 @@ fn hls_js_plays_a_live_ll_hls_playlist_with_delta_updates() {
     use std::sync::Arc;
     need_ffmpeg();
     let root = dir("ll-live");
-    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../floe-server/src/http/web/vendor");
-    std::fs::copy(vendor.join("hls.min.js"), root.join("hls.min.js")).expect("vendored hls.js");
+    vendored(&root, &["hls.min.js"]);
     let adts = ffmpeg_adts(&root, 40);
-    let (asc, rate) = fmp4::aac_config_from_adts(&adts[0], false).expect("asc");
-    let config = TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    };
-    let samples: Vec<Sample<'_>> = adts
-        .iter()
-        .map(|f| Sample {
-            data: &f[7..],
-            duration: 1024,
-        })
-        .collect();
+    let (config, samples) = aac_source(&adts);
+    let rate = config.sample_rate;
     let (per_part, parts_per_segment) = (22, 2);
     // The files (s{n}.{p}.m4s parts, s{n}.m4s segments, init.mp4; its VOD playlist is unused).
     write_ll_hls(&root, &config, &samples, per_part, parts_per_segment);
@@ -1697,12 +1527,7 @@ fn hls_js_plays_a_live_ll_hls_playlist_with_delta_updates() {
             .map(|s| {
                 s.3.iter()
                     .filter(|p| p.2 <= now)
-                    .map(|p| PartEntry {
-                        uri: p.0.clone(),
-                        duration: p.1,
-                        independent: true,
-                        byterange: None,
-                    })
+                    .map(|p| PartEntry::independent(p.0.clone(), p.1))
                     .collect()
             })
             .unwrap_or_default();
@@ -1732,26 +1557,15 @@ fn hls_js_plays_a_live_ll_hls_playlist_with_delta_updates() {
             .enumerate()
             .skip(skipped)
             .map(|(i, s)| SegmentEntry {
-                uri: s.0.clone(),
-                duration: s.2 - s.1,
-                program_date_time: None,
-                discontinuity: false,
                 // parts only for the last few segments, as live servers list them
                 parts: if i + 3 >= n {
                     s.3.iter()
-                        .map(|p| PartEntry {
-                            uri: p.0.clone(),
-                            duration: p.1,
-                            independent: true,
-                            byterange: None,
-                        })
+                        .map(|p| PartEntry::independent(p.0.clone(), p.1))
                         .collect()
                 } else {
                     Vec::new()
                 },
-                title: None,
-                byterange: None,
-                map_uri: None,
+                ..SegmentEntry::new(s.0.clone(), s.2 - s.1)
             })
             .collect();
         let playlist = MediaPlaylist {

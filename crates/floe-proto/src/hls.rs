@@ -121,6 +121,36 @@ pub struct SegmentEntry {
     pub map_uri: Option<String>,
 }
 
+impl PartEntry {
+    /// An independent part (`INDEPENDENT=YES`: it starts with a sync sample, as every audio
+    /// part does) of `duration` seconds, the whole of `uri`.
+    pub fn independent(uri: impl Into<String>, duration: f64) -> PartEntry {
+        PartEntry {
+            uri: uri.into(),
+            duration,
+            independent: true,
+            byterange: None,
+        }
+    }
+}
+
+impl SegmentEntry {
+    /// A segment of `duration` seconds, the whole of `uri`, with no other tag (no parts, date,
+    /// discontinuity, title or map); set those with struct update syntax.
+    pub fn new(uri: impl Into<String>, duration: f64) -> SegmentEntry {
+        SegmentEntry {
+            uri: uri.into(),
+            duration,
+            program_date_time: None,
+            discontinuity: false,
+            parts: Vec::new(),
+            title: None,
+            byterange: None,
+            map_uri: None,
+        }
+    }
+}
+
 /// The segment still being written at the live edge: its parts so far (no `#EXTINF` yet) and
 /// the tags that go before them.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -597,28 +627,6 @@ impl DeliveryDirectives {
 mod tests {
     use super::*;
 
-    fn segment(uri: &str, duration: f64) -> SegmentEntry {
-        SegmentEntry {
-            uri: uri.into(),
-            duration,
-            program_date_time: None,
-            discontinuity: false,
-            parts: Vec::new(),
-            title: None,
-            byterange: None,
-            map_uri: None,
-        }
-    }
-
-    fn part(uri: &str, duration: f64) -> PartEntry {
-        PartEntry {
-            uri: uri.into(),
-            duration,
-            independent: true,
-            byterange: None,
-        }
-    }
-
     #[test]
     fn master_playlist_text() {
         let m = MasterPlaylist {
@@ -652,11 +660,14 @@ mod tests {
 
     #[test]
     fn live_low_latency_playlist_text() {
-        let mut s0 = segment("s100.m4s", 2.0);
+        let mut s0 = SegmentEntry::new("s100.m4s", 2.0);
         s0.program_date_time = Some(1_764_000_000_123);
         s0.title = Some("Artist - Song\nEvil".into());
-        let mut s1 = segment("s101.m4s", 2.0);
-        s1.parts = vec![part("s101.0.m4s", 1.0), part("s101.1.m4s", 1.0)];
+        let mut s1 = SegmentEntry::new("s101.m4s", 2.0);
+        s1.parts = vec![
+            PartEntry::independent("s101.0.m4s", 1.0),
+            PartEntry::independent("s101.1.m4s", 1.0),
+        ];
         let p = MediaPlaylist {
             version: 6,
             target_duration: 2,
@@ -684,7 +695,7 @@ mod tests {
                 discontinuity: true,
                 map_uri: Some("init2.mp4".into()),
                 program_date_time: Some(1_764_000_004_123),
-                parts: vec![part("s102.0.m4s", 1.00001)],
+                parts: vec![PartEntry::independent("s102.0.m4s", 1.00001)],
             }),
             preload_hint: Some(PreloadHint {
                 map: false,
@@ -735,7 +746,7 @@ mod tests {
             discontinuity_sequence: 1,
             map_uri: Some("init.mp4".into()),
             skipped_segments: 6,
-            segments: vec![segment("s16.m4s", 2.0)],
+            segments: vec![SegmentEntry::new("s16.m4s", 2.0)],
             ..MediaPlaylist::default()
         };
         assert_eq!(p.effective_version(), 9);
@@ -757,7 +768,7 @@ mod tests {
 
     #[test]
     fn vod_playlist_text() {
-        let mut s1 = segment("b.ts", 3.9);
+        let mut s1 = SegmentEntry::new("b.ts", 3.9);
         s1.discontinuity = true;
         s1.byterange = Some(ByteRange {
             length: 1880,
@@ -767,7 +778,7 @@ mod tests {
             version: 3,
             target_duration: 4,
             playlist_type: Some(PlaylistType::Vod),
-            segments: vec![segment("a.ts", 4.0), s1],
+            segments: vec![SegmentEntry::new("a.ts", 4.0), s1],
             endlist: true,
             ..MediaPlaylist::default()
         };
@@ -854,7 +865,7 @@ mod tests {
 
     #[test]
     fn text_cannot_inject_tags() {
-        let mut s = segment("a.ts\r\n#EXT-X-ENDLIST", 1.0);
+        let mut s = SegmentEntry::new("a.ts\r\n#EXT-X-ENDLIST", 1.0);
         s.title = Some("x\n#EXT-X-ENDLIST".into());
         let p = MediaPlaylist {
             target_duration: 1,

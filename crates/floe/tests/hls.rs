@@ -7,38 +7,6 @@ use common::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const AAC: &[&str] = &[
-    "-c:a",
-    "aac",
-    "-b:a",
-    "128k",
-    "-content_type",
-    "audio/aac",
-    "-f",
-    "adts",
-];
-const OPUS: &[&str] = &[
-    "-c:a",
-    "libopus",
-    "-b:a",
-    "96k",
-    "-content_type",
-    "audio/ogg",
-    "-f",
-    "ogg",
-];
-const FLAC: &[&str] = &["-c:a", "flac", "-content_type", "audio/ogg", "-f", "ogg"];
-const MP3: &[&str] = &[
-    "-c:a",
-    "libmp3lame",
-    "-b:a",
-    "128k",
-    "-content_type",
-    "audio/mpeg",
-    "-f",
-    "mp3",
-];
-
 /// Waits until the mount's CMAF playlist lists at least `segments` complete segments; returns it.
 fn wait_segments(floe: &Floe, mount: &str, segments: usize) -> String {
     let mut last = String::new();
@@ -55,21 +23,21 @@ fn wait_segments(floe: &Floe, mount: &str, segments: usize) -> String {
     last
 }
 
-/// ffmpeg reads `url` for `seconds` and decodes it; returns what it printed at `-v error`.
-fn ffmpeg_errors(url: &str, seconds: u32) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i", url, "-t"])
-        .arg(seconds.to_string())
-        .args(["-f", "null", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ffmpeg");
+/// Waits until the mount's CMAF playlist has a discontinuity followed by two complete segments;
+/// returns it.
+fn wait_discontinuity(floe: &Floe, mount: &str) -> String {
+    let mut last = String::new();
+    let ok = eventually(Duration::from_secs(30), || {
+        last = floe.get(&format!("/hls{mount}/index.m3u8"), &[]).text();
+        last.split("#EXT-X-DISCONTINUITY\n")
+            .nth(1)
+            .is_some_and(|rest| rest.matches("#EXTINF").count() >= 2)
+    });
     assert!(
-        out.status.success(),
-        "ffmpeg failed on {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ok,
+        "no discontinuity followed by new segments on {mount}:\n{last}"
     );
-    String::from_utf8_lossy(&out.stderr).to_string()
+    last
 }
 
 /// The media sequence number of the first listed segment and the segment URIs.
@@ -100,21 +68,7 @@ fn check_cmaf_continuity(floe: &Floe, mount: &str, playlist: &str) {
     let dir = scratch_dir("hls-cmaf");
     let path = dir.join("joined.mp4");
     std::fs::write(&path, &file).expect("write");
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "a:0",
-            "-show_entries",
-            "packet=pts,duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()
-        .expect("ffprobe");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = ffprobe_csv(&path, "packet=pts,duration");
     // pts and duration; ffprobe leaves Opus durations out (N/A): ffmpeg's sources send
     // constant-duration frames, so then every step must equal the first.
     let packets: Vec<(i64, Option<i64>)> = text
@@ -135,16 +89,14 @@ fn check_cmaf_continuity(floe: &Floe, mount: &str, playlist: &str) {
             "timestamps jump between packets {w:?}"
         );
     }
-    let errors = ffmpeg_errors(path.to_str().expect("path"), 3600);
-    assert!(errors.is_empty(), "decoding the segments: {errors}");
+    assert_ffmpeg_decodes(path.to_str().expect("path"), 3600);
 }
 
 #[test]
 fn aac_hls_ts_and_dash_play_in_ffmpeg_with_continuous_timestamps() {
     require_ffmpeg();
     let floe = Floe::start_with("");
-    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
-    wait_live(&floe, "/live.aac");
+    let _enc = live_tone_source(&floe, "/live.aac", AAC);
     let playlist = wait_segments(&floe, "/live.aac", 4);
     assert!(
         playlist.contains("#EXT-X-PROGRAM-DATE-TIME:20"),
@@ -161,8 +113,7 @@ fn aac_hls_ts_and_dash_play_in_ffmpeg_with_continuous_timestamps() {
     );
     check_cmaf_continuity(&floe, "/live.aac", &playlist);
     for url in ["index.m3u8", "ts.m3u8", "manifest.mpd"] {
-        let errors = ffmpeg_errors(&floe.url(&format!("/hls/live.aac/{url}")), 10);
-        assert!(errors.is_empty(), "{url}: {errors}");
+        assert_ffmpeg_decodes(&floe.url(&format!("/hls/live.aac/{url}")), 10);
     }
     // The master playlist names the codec and a measured bandwidth.
     let master = floe.get("/hls/live.aac/master.m3u8", &[]).text();
@@ -208,8 +159,7 @@ fn opus_and_mp3_hls_decode_cleanly() {
         "/hls/live.mp3/index.m3u8",
         "/hls/live.mp3/ts.m3u8",
     ] {
-        let errors = ffmpeg_errors(&floe.url(url), 8);
-        assert!(errors.is_empty(), "{url}: {errors}");
+        assert_ffmpeg_decodes(&floe.url(url), 8);
     }
     // Opus has no TS form.
     assert_eq!(floe.get("/hls/live.opus/ts.m3u8", &[]).status, 404);
@@ -248,8 +198,7 @@ fn preload_hint(playlist: &str) -> (u64, u32) {
 fn blocking_reload_and_preload_hints_wait_for_the_part() {
     require_ffmpeg();
     let floe = Floe::start_with("");
-    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
-    wait_live(&floe, "/live.aac");
+    let _enc = live_tone_source(&floe, "/live.aac", AAC);
     let before = wait_segments(&floe, "/live.aac", 1);
     let (msn, part) = preload_hint(&before);
     let uri = format!("URI=\"p{msn}.{part}.m4s\"");
@@ -295,8 +244,7 @@ fn blocking_reload_and_preload_hints_wait_for_the_part() {
 fn delta_updates_skip_old_segments_and_titles_are_timed_metadata() {
     require_ffmpeg();
     let floe = Floe::start_with("[hls]\nsegment_duration = 1.0\npart_duration = 0.25\n");
-    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
-    wait_live(&floe, "/live.aac");
+    let _enc = live_tone_source(&floe, "/live.aac", AAC);
     set_title(&floe, "/live.aac", "Artist - First Song");
     // CAN-SKIP-UNTIL is 6 target durations (6 s): wait for more than that.
     let full = wait_segments(&floe, "/live.aac", 9);
@@ -321,8 +269,7 @@ fn delta_updates_skip_old_segments_and_titles_are_timed_metadata() {
 fn hls_sessions_count_as_listeners_and_the_segmenter_does_not() {
     require_ffmpeg();
     let floe = Floe::start_with("[hls]\nsession_timeout_segments = 30\n");
-    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
-    wait_live(&floe, "/live.aac");
+    let _enc = live_tone_source(&floe, "/live.aac", AAC);
     let playlist = wait_segments(&floe, "/live.aac", 1);
     let listeners = |floe: &Floe| {
         let v = floe.get("/api/v1/mounts/live.aac", &[]).json();
@@ -391,8 +338,7 @@ fn a_station_master_playlist_lists_its_renditions() {
         media.contains("#EXT-X-RENDITION-REPORT:URI=\"../demo.opus/index.m3u8\""),
         "{media}"
     );
-    let errors = ffmpeg_errors(&floe.url("/hls/stations/demo.m3u8"), 6);
-    assert!(errors.is_empty(), "{errors}");
+    assert_ffmpeg_decodes(&floe.url("/hls/stations/demo.m3u8"), 6);
 }
 
 /// nginx as a caching reverse proxy on `port`, in front of `upstream`; killed on drop.
@@ -499,8 +445,7 @@ fn segments_are_served_from_an_nginx_cache_and_play_through_it() {
     require_ffmpeg();
     let floe = Floe::start_with("");
     let nginx = start_nginx(floe.addr);
-    let _enc = ffmpeg_tone_source(&floe, "/live.aac", AAC, false);
-    wait_live(&floe, "/live.aac");
+    let _enc = live_tone_source(&floe, "/live.aac", AAC);
     let playlist = wait_segments(&floe, "/live.aac", 2);
     let segments = segment_uris(&playlist, ".m4s");
     for s in &segments[..2] {
@@ -523,16 +468,14 @@ fn segments_are_served_from_an_nginx_cache_and_play_through_it() {
         "playlist served stale: {later}"
     );
     let url = format!("http://127.0.0.1:{}/hls/live.aac/index.m3u8", nginx.port);
-    let errors = ffmpeg_errors(&url, 8);
-    assert!(errors.is_empty(), "through nginx: {errors}");
+    assert_ffmpeg_decodes(&url, 8);
 }
 
 #[test]
 fn ogg_flac_hls_decodes_cleanly() {
     require_ffmpeg();
     let floe = Floe::start_with("");
-    let _enc = ffmpeg_tone_source(&floe, "/live.flac.ogg", FLAC, false);
-    wait_live(&floe, "/live.flac.ogg");
+    let _enc = live_tone_source(&floe, "/live.flac.ogg", OGG_FLAC);
     let playlist = wait_segments(&floe, "/live.flac.ogg", 3);
     let master = floe.get("/hls/live.flac.ogg/master.m3u8", &[]).text();
     assert!(master.contains("CODECS=\"fLaC\""), "{master}");
@@ -574,19 +517,10 @@ fn a_returning_source_continues_the_playlist_after_a_discontinuity() {
     assert_eq!(blocked.header("cache-control"), Some("no-cache"));
     let _second = ffmpeg_sine_source(&floe, "/live.aac", AAC, false, 880, 60);
     wait_live(&floe, "/live.aac");
-    let mut after = String::new();
-    let ok = eventually(Duration::from_secs(30), || {
-        after = floe.get("/hls/live.aac/index.m3u8", &[]).text();
-        after
-            .split("#EXT-X-DISCONTINUITY\n")
-            .nth(1)
-            .is_some_and(|rest| rest.matches("#EXTINF").count() >= 2)
-    });
-    assert!(ok, "no discontinuity followed by new segments:\n{after}");
+    let after = wait_discontinuity(&floe, "/live.aac");
     // The sequence goes on: the playlist still starts at segment 0 and the new run follows.
     assert!(after.contains("#EXT-X-MEDIA-SEQUENCE:0\n"), "{after}");
-    let errors = ffmpeg_errors(&floe.url("/hls/live.aac/index.m3u8"), 6);
-    assert!(errors.is_empty(), "{errors}");
+    assert_ffmpeg_decodes(&floe.url("/hls/live.aac/index.m3u8"), 6);
 }
 
 #[test]
@@ -638,8 +572,7 @@ fn a_library_track_is_offered_as_on_demand_hls_and_seeks() {
     // 40 s in segments of about 4 s.
     assert_eq!(text.matches("#EXTINF").count(), 10, "{text}");
     let url = floe.url(&format!("/api/v1/tracks/{id}/hls/index.m3u8"));
-    let errors = ffmpeg_errors(&url, 3600);
-    assert!(errors.is_empty(), "{errors}");
+    assert_ffmpeg_decodes(&url, 3600);
     // Seeking: a player that jumps to 30 s needs only the init segment and the segment the
     // EXTINF durations place there; that segment decodes on its own, starting at its place.
     // (ffmpeg 5.1's HLS demuxer cannot seek fMP4 playlists at all, ffmpeg's own included.)
@@ -662,19 +595,7 @@ fn a_library_track_is_offered_as_on_demand_hls_and_seeks() {
     );
     let path = dir.join("seek.mp4");
     std::fs::write(&path, &joined).expect("write");
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=pts_time",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()
-        .expect("ffprobe");
-    let first: f64 = String::from_utf8_lossy(&out.stdout)
+    let first: f64 = ffprobe_csv(&path, "packet=pts_time")
         .lines()
         .next()
         .and_then(|l| l.trim().parse().ok())
@@ -683,8 +604,7 @@ fn a_library_track_is_offered_as_on_demand_hls_and_seeks() {
         (first - start).abs() < 0.001,
         "segment {n} starts at {first}, the playlist says {start}"
     );
-    let errors = ffmpeg_errors(path.to_str().expect("path"), 3600);
-    assert!(errors.is_empty(), "{errors}");
+    assert_ffmpeg_decodes(path.to_str().expect("path"), 3600);
     // Segments are cacheable and conditional.
     let seg = floe.get(&format!("/api/v1/tracks/{id}/hls/s3.m4s"), &[]);
     assert_eq!(seg.status, 200);
@@ -713,28 +633,18 @@ fn when_the_source_leaves_for_a_fallback_the_playlist_goes_on_after_a_discontinu
     wait_live(&floe, "/live.aac");
     wait_segments(&floe, "/live.aac", 2);
     drop(live);
-    let mut after = String::new();
-    let ok = eventually(Duration::from_secs(30), || {
-        after = floe.get("/hls/live.aac/index.m3u8", &[]).text();
-        after
-            .split("#EXT-X-DISCONTINUITY\n")
-            .nth(1)
-            .is_some_and(|rest| rest.matches("#EXTINF").count() >= 2)
-    });
-    assert!(ok, "the playlist did not go on with the fallback:\n{after}");
+    wait_discontinuity(&floe, "/live.aac");
     // Neither mount counts the segmenters (two now read /backup.aac) as listeners.
     let v = floe.get("/api/v1/mounts/backup.aac", &[]).json();
     assert_eq!(v["listeners"], 0, "no listener of its own: {v}");
-    let errors = ffmpeg_errors(&floe.url("/hls/live.aac/index.m3u8"), 6);
-    assert!(errors.is_empty(), "{errors}");
+    assert_ffmpeg_decodes(&floe.url("/hls/live.aac/index.m3u8"), 6);
 }
 
 #[test]
 fn a_mount_can_opt_out_of_hls() {
     require_ffmpeg();
     let floe = Floe::start_with("[mounts.\"/quiet.aac\"]\nhls = false\n");
-    let _enc = ffmpeg_tone_source(&floe, "/quiet.aac", AAC, false);
-    wait_live(&floe, "/quiet.aac");
+    let _enc = live_tone_source(&floe, "/quiet.aac", AAC);
     // Give a segmenter time to have started, were there one.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(floe.get("/hls/quiet.aac/index.m3u8", &[]).status, 404);

@@ -514,6 +514,79 @@ pub fn require_ffmpeg() {
     );
 }
 
+/// ffmpeg output arguments (codec, bitrate, `-content_type`, muxer) of a source of each
+/// codec, for [`ffmpeg_tone_source`] and [`ffmpeg_sine_source`].
+pub const MP3: &[&str] = &[
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "128k",
+    "-content_type",
+    "audio/mpeg",
+    "-f",
+    "mp3",
+];
+/// AAC-LC in ADTS (see [`MP3`]).
+pub const AAC: &[&str] = &[
+    "-c:a",
+    "aac",
+    "-b:a",
+    "128k",
+    "-content_type",
+    "audio/aac",
+    "-f",
+    "adts",
+];
+/// Opus in Ogg (see [`MP3`]).
+pub const OPUS: &[&str] = &[
+    "-c:a",
+    "libopus",
+    "-b:a",
+    "96k",
+    "-content_type",
+    "audio/ogg",
+    "-f",
+    "ogg",
+];
+/// FLAC in Ogg (see [`MP3`]).
+pub const OGG_FLAC: &[&str] = &["-c:a", "flac", "-content_type", "audio/ogg", "-f", "ogg"];
+
+/// ffmpeg decodes `url` (or a file) for `seconds` seconds; returns what it printed at
+/// `-v error`, with its exit status when it failed (empty: a clean decode).
+pub fn ffmpeg_decode_errors(url: &str, seconds: u32) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i", url, "-t"])
+        .arg(seconds.to_string())
+        .args(["-f", "null", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ffmpeg");
+    let mut s = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        s.push_str(&format!("\n(exit status {})", out.status));
+    }
+    s
+}
+
+/// Panics with ffmpeg's messages unless it decodes `url` for `seconds` without an error.
+pub fn assert_ffmpeg_decodes(url: &str, seconds: u32) {
+    let errors = ffmpeg_decode_errors(url, seconds);
+    assert!(errors.is_empty(), "decoding {url}: {errors}");
+}
+
+/// ffprobe's `-show_entries` of `path`'s first audio stream as CSV lines without a prefix
+/// (e.g. `packet=pts,duration`).
+pub fn ffprobe_csv(path: &std::path::Path, entries: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+        .arg(entries)
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A running ffmpeg, killed on drop.
 pub struct Encoder(pub std::process::Child);
 
@@ -556,6 +629,13 @@ pub fn ffmpeg_sine_source(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     Encoder(cmd.spawn().expect("spawn ffmpeg"))
+}
+
+/// [`ffmpeg_tone_source`] over PUT, once `mount` is live.
+pub fn live_tone_source(floe: &Floe, mount: &str, codec_args: &[&str]) -> Encoder {
+    let encoder = ffmpeg_tone_source(floe, mount, codec_args, false);
+    wait_live(floe, mount);
+    encoder
 }
 
 /// Waits until `mount` answers HEAD with 200.
