@@ -3,6 +3,7 @@
 //! Names may repeat (`songId=1&songId=2`).
 
 use super::error::SubsonicError;
+use floe_proto::query::Query;
 
 /// The parameters of one request, in the order they arrived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -11,16 +12,16 @@ pub struct Params {
 }
 
 impl Params {
-    /// Parses `a=1&b=%20x+y` (`+` is a space, `%XX` an octet, invalid UTF-8 is replaced);
-    /// appends to what is already there.
+    /// Parses `a=1&b=%20x+y` (`+` is a space, `%XX` an octet, invalid UTF-8 is replaced) with
+    /// [`Query::parse`]; appends to what is already there.
     pub fn extend_from_urlencoded(&mut self, text: &[u8]) {
-        for piece in text.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(i) => (&piece[..i], &piece[i + 1..]),
-                None => (piece, &[][..]),
-            };
-            self.pairs.push((decode(name), decode(value)));
-        }
+        let query = Query::parse(&String::from_utf8_lossy(text));
+        self.pairs.extend(
+            query
+                .pairs
+                .into_iter()
+                .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned())),
+        );
     }
 
     /// Parameters from a query string alone.
@@ -86,38 +87,6 @@ impl Params {
                 value: v.to_string(),
             }),
         }
-    }
-}
-
-fn decode(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 
