@@ -14,7 +14,7 @@
 //! Pure: bytes in, units out; bad input is skipped and counted, never a panic.
 
 use bytes::{Buf, Bytes, BytesMut};
-use floe_media::mux::fmp4::{aac_config_from_adts, AudioCodec, TrackConfig};
+use floe_media::mux::fmp4::{AudioCodec, Sample, TrackConfig};
 use floe_media::mux::ts::TsCodec;
 use floe_proto::frame::{StreamFormat, Unit};
 
@@ -40,6 +40,28 @@ pub struct AccessUnit {
     pub ts_data: Option<Bytes>,
     /// Duration in the track's timescale.
     pub duration: u32,
+}
+
+impl AccessUnit {
+    /// The unit as an fMP4 sample.
+    pub fn sample(&self) -> Sample<'_> {
+        Sample {
+            data: &self.data,
+            duration: self.duration,
+        }
+    }
+}
+
+/// An Ogg packet as an access unit of `samples` (no TS form), or `None` when its duration is
+/// unknown (`samples` is `None`).
+fn ogg_unit(packet: Vec<u8>, samples: Option<u32>) -> Option<Unpacked> {
+    samples.map(|duration| {
+        Unpacked::Unit(AccessUnit {
+            data: Bytes::from(packet),
+            ts_data: None,
+            duration,
+        })
+    })
 }
 
 /// What an [`Unpacker`] found in a unit.
@@ -151,23 +173,12 @@ impl Unpacker {
             self.skipped += 1;
             return;
         }
-        let (asc, rate) = match aac_config_from_adts(&frame[..7], self.he_aac) {
-            Ok(c) => c,
-            Err(_) => {
-                self.skipped += 1;
-                return;
-            }
+        let Ok(config) = TrackConfig::from_adts(&frame[..7], self.he_aac) else {
+            self.skipped += 1;
+            return;
         };
-        let channels = u16::from(((frame[2] & 1) << 2) | (frame[3] >> 6));
         let track = Track {
-            config: TrackConfig {
-                codec: AudioCodec::Aac {
-                    audio_specific_config: asc,
-                },
-                sample_rate: rate,
-                channels,
-                timescale: rate,
-            },
+            config,
             ts: Some(TsCodec::AdtsAac),
         };
         self.set_track(track, out);
@@ -298,12 +309,9 @@ impl Unpacker {
                     state.headers_left -= 1;
                     return;
                 }
-                match opus_packet_samples(&packet) {
-                    Some(samples) => out.push(Unpacked::Unit(AccessUnit {
-                        data: Bytes::from(packet),
-                        ts_data: None,
-                        duration: samples,
-                    })),
+                let samples = opus_packet_samples(&packet);
+                match ogg_unit(packet, samples) {
+                    Some(unit) => out.push(unit),
                     None => self.skipped += 1,
                 }
             }
@@ -311,12 +319,9 @@ impl Unpacker {
                 // Header packets (VORBIS_COMMENT...) start with a metadata block type, never
                 // with the frame sync 0xFFF8.
                 if packet.len() >= 2 && packet[0] == 0xFF && packet[1] & 0xFE == 0xF8 {
-                    match flac_frame_samples(&packet) {
-                        Some(samples) => out.push(Unpacked::Unit(AccessUnit {
-                            data: Bytes::from(packet),
-                            ts_data: None,
-                            duration: samples,
-                        })),
+                    let samples = flac_frame_samples(&packet);
+                    match ogg_unit(packet, samples) {
+                        Some(unit) => out.push(unit),
                         None => self.skipped += 1,
                     }
                 } else if state.headers_left > 0 {

@@ -460,13 +460,7 @@ impl Segmenter {
         }
         let units = std::mem::take(&mut open.part_units);
         let events = std::mem::take(&mut open.part_events);
-        let samples: Vec<Sample<'_>> = units
-            .iter()
-            .map(|u| Sample {
-                data: &u.data,
-                duration: u.duration,
-            })
-            .collect();
+        let samples: Vec<Sample<'_>> = units.iter().map(AccessUnit::sample).collect();
         let event_refs: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
         let duration = units.iter().map(|u| u64::from(u.duration)).sum();
         match fmp4::media_segment_with_events(

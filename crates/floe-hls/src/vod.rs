@@ -170,10 +170,7 @@ impl VodTrack {
         let &(from, to, time) = self.segments.get(n).ok_or(VodError::NoSegment(n))?;
         let samples: Vec<Sample<'_>> = self.units[from..to]
             .iter()
-            .map(|u| Sample {
-                data: &u.data,
-                duration: u.duration,
-            })
+            .map(AccessUnit::sample)
             .collect();
         Ok(fmp4::media_segment(
             &self.track.config,

@@ -234,23 +234,11 @@ fn adts_samples(frames: &[Vec<u8>]) -> Vec<Sample<'_>> {
         .collect()
 }
 
-/// The stereo fMP4 track an ADTS header describes (`sbr`: signal HE-AAC explicitly).
-fn aac_track(adts_header: &[u8], sbr: bool) -> TrackConfig {
-    let (asc, rate) = fmp4::aac_config_from_adts(adts_header, sbr).expect("asc");
-    TrackConfig {
-        codec: fmp4::AudioCodec::Aac {
-            audio_specific_config: asc,
-        },
-        sample_rate: rate,
-        channels: 2,
-        timescale: rate,
-    }
-}
-
 /// The fMP4 track of ffmpeg's ADTS frames (AAC-LC; the config from the first header) and the
 /// frames as its samples.
 fn aac_source(frames: &[Vec<u8>]) -> (TrackConfig, Vec<Sample<'_>>) {
-    (aac_track(&frames[0], false), adts_samples(frames))
+    let config = TrackConfig::from_adts(&frames[0], false).expect("ADTS header");
+    (config, adts_samples(frames))
 }
 
 /// Copies the web player's vendored `files` (hls.js, dash.js) into `root`.
@@ -811,7 +799,8 @@ fn fmp4_fdk_aac_and_he_aac_segments_decode_continuously() {
         // (explicit SBR signalling for HE-AAC) must give the same decode.
         let adts = floe_media::mux::adts::AdtsWriter::new(enc.info()).expect("adts");
         let header = adts.header(packets[0].data.len());
-        let from_adts = aac_track(&header, codec == Codec::HeAac);
+        let from_adts =
+            TrackConfig::from_adts(&header, codec == Codec::HeAac).expect("ADTS header");
         assert_eq!(from_adts.sample_rate, rate);
         assert_eq!(fmp4::codecs_string(&from_adts), want);
         let dir = self::dir(&format!("fdk-adts-{}", codec.name()));

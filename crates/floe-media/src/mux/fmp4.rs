@@ -187,6 +187,27 @@ impl TrackConfig {
         Ok(config)
     }
 
+    /// The track of an ADTS stream, from one frame's header: the AudioSpecificConfig of
+    /// [`aac_config_from_adts`] (HE-AAC signalled explicitly with `he_aac`), the output rate
+    /// as sample rate and timescale, and the header's channel configuration (7 is 8 channels).
+    pub fn from_adts(header: &[u8], he_aac: bool) -> Result<TrackConfig, MuxError> {
+        let (asc, rate) = aac_config_from_adts(header, he_aac)?;
+        let channels = match ((header[2] & 1) << 2) | (header[3] >> 6) {
+            7 => 8,
+            n => u16::from(n),
+        };
+        let config = TrackConfig {
+            codec: AudioCodec::Aac {
+                audio_specific_config: asc,
+            },
+            sample_rate: rate,
+            channels,
+            timescale: rate,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     /// The track for an Ogg Opus stream, from its `OpusHead` packet (RFC 7845 section 5.1);
     /// timescale 48000.
     pub fn from_opus_head(head: &[u8]) -> Result<TrackConfig, MuxError> {
@@ -1009,20 +1030,30 @@ mod tests {
         );
         // HE-AAC: 24 kHz core (index 6), stereo -> AOT 5, ext 48 kHz (index 3), AOT 2
         let he = [0xFF, 0xF1, 0x58, 0x80, 0x2E, 0x7F, 0xFC];
-        let (asc, rate) = aac_config_from_adts(&he, true).expect("he");
+        let config = TrackConfig::from_adts(&he, true).expect("he");
         assert_eq!(
-            (asc.as_slice(), rate),
-            (&[0x2B, 0x11, 0x88, 0x00][..], 48_000)
+            config,
+            TrackConfig {
+                codec: AudioCodec::Aac {
+                    audio_specific_config: vec![0x2B, 0x11, 0x88, 0x00]
+                },
+                sample_rate: 48_000,
+                channels: 2,
+                timescale: 48_000,
+            }
         );
-        let config = TrackConfig {
-            codec: AudioCodec::Aac {
-                audio_specific_config: asc,
-            },
-            sample_rate: rate,
-            channels: 2,
-            timescale: rate,
-        };
         assert_eq!(codecs_string(&config), "mp4a.40.5");
+        // Channel configuration 7 is 7.1: eight channels.
+        let mut surround = lc;
+        surround[2] |= 1;
+        surround[3] |= 0xC0;
+        assert_eq!(
+            TrackConfig::from_adts(&surround, false)
+                .expect("7.1")
+                .channels,
+            8
+        );
+        assert!(TrackConfig::from_adts(&lc[..6], false).is_err());
         assert!(aac_config_from_adts(&lc[..6], false).is_err());
         assert!(aac_config_from_adts(&[0xFF, 0xF1, 0x7C, 0x80, 0, 0, 0], false).is_err());
         // 96 kHz core has no doubled rate for SBR
@@ -1071,16 +1102,8 @@ mod tests {
                 assert!(init_segment(&config).is_ok(), "{config:?}");
             }
             for he in [false, true] {
-                if let Ok((asc, rate)) = aac_config_from_adts(&bytes, he) {
-                    let config = TrackConfig {
-                        codec: AudioCodec::Aac {
-                            audio_specific_config: asc,
-                        },
-                        sample_rate: rate,
-                        channels: 2,
-                        timescale: rate,
-                    };
-                    assert!(init_segment(&config).is_ok());
+                if let Ok(config) = TrackConfig::from_adts(&bytes, he) {
+                    assert!(init_segment(&config).is_ok(), "{config:?}");
                 }
             }
         }
