@@ -22,7 +22,8 @@ pub fn iso(secs: i64) -> String {
     rfc3339(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
 }
 
-fn seconds(ms: u64) -> u64 {
+/// Milliseconds as whole seconds, rounded (Subsonic's `duration`).
+pub fn seconds(ms: u64) -> u64 {
     (ms + 500) / 1000
 }
 

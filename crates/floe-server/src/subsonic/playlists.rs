@@ -5,7 +5,7 @@
 //! admin for the server's); an admin may do everything (and list another user's playlists
 //! with `username`). Anything else is error 50.
 
-use super::browse::{each, iso, song_element, Stars};
+use super::browse::{each, iso, seconds, song_element, Stars};
 use super::error::SubsonicError;
 use super::ids::{self, Id};
 use super::response::Element;
@@ -25,7 +25,7 @@ fn playlist_element(entry: &PlaylistEntry) -> Element {
         .attr("owner", &entry.owner)
         .attr("public", p.public)
         .attr("songCount", p.track_count)
-        .attr("duration", (p.duration_ms + 500) / 1000)
+        .attr("duration", seconds(p.duration_ms))
         .attr("created", iso(p.created))
         .attr("changed", iso(p.changed))
 }
