@@ -6,10 +6,13 @@
 //! - takes sources over as raw sockets ([`crate::ingest`]);
 //! - streams live listeners directly ([`crate::listen`]), the hot path;
 //! - answers `OPTIONS *` (libshout's TLS probe) itself;
+//! - sends large library file bodies with `sendfile(2)` ([`crate::media::sendfile`]), then
+//!   reads the next request on the connection itself;
 //! - hands everything else to hyper with the bytes it already read ([`Rewind`]).
 
 use crate::access::client_ip;
 use crate::http::Peer;
+use crate::media::sendfile::{self, Served};
 use crate::{ingest, listen, AppState};
 use bytes::{Buf, Bytes, BytesMut};
 use floe_proto::head::{parse_head, HeadError, RequestHead};
@@ -299,6 +302,17 @@ async fn handle(
                 }
             }
             Route::Http => {
+                if head.path().starts_with("/api/v1/tracks/") {
+                    // Boxed like the others: only these requests pay for its state.
+                    match Box::pin(sendfile::try_serve(&state, &mut stream, &head, client)).await {
+                        Served::KeepAlive => {
+                            buf.advance(head_len);
+                            continue;
+                        }
+                        Served::Close => return,
+                        Served::NotTaken => {}
+                    }
+                }
                 drop(head);
                 // Boxed: hyper's connection state must not size every listener's task.
                 Box::pin(serve_http(

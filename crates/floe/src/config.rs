@@ -241,6 +241,9 @@ pub struct LimitsSection {
     pub track_cache_entries: usize,
     /// Seconds a remembered track is used before the catalog is asked again.
     pub track_cache_seconds: f64,
+    /// Library file bodies (200 or one range) of at least this many bytes go out with
+    /// `sendfile(2)` from the edge; 0: never.
+    pub sendfile_min_bytes: u64,
 }
 
 impl Default for LimitsSection {
@@ -256,6 +259,7 @@ impl Default for LimitsSection {
             max_ranges: floe_proto::range::DEFAULT_MAX_RANGES,
             track_cache_entries: floe_server::media::tracks::DEFAULT_TRACK_CACHE_ENTRIES,
             track_cache_seconds: floe_server::media::tracks::DEFAULT_TRACK_CACHE_TTL.as_secs_f64(),
+            sendfile_min_bytes: floe_server::media::sendfile::DEFAULT_SENDFILE_MIN_BYTES,
         }
     }
 }
@@ -764,6 +768,7 @@ impl Config {
                     self.limits.track_cache_seconds.clamp(0.0, 3600.0),
                 ),
             },
+            sendfile_min_bytes: self.limits.sendfile_min_bytes,
         }
     }
 

@@ -553,3 +553,258 @@ fn proxy_errors_are_502_and_504() {
         .contains("did not answer"));
     drop(hold_tx);
 }
+
+// ---------------------------------------------------------------------------------------------
+// sendfile(2) from the edge
+
+/// Reads one response with a `Content-Length` from a kept-alive connection (exactly its bytes,
+/// nothing of the next response).
+fn read_response(s: &mut TcpStream) -> Response {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("response head");
+        head.push(byte[0]);
+    }
+    let mut r = Response::parse(&head);
+    let len: usize = r
+        .header("content-length")
+        .unwrap_or_else(|| panic!("no content-length: {r:?}"))
+        .parse()
+        .expect("length");
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).expect("response body");
+    r.body = body;
+    r
+}
+
+/// The headers of a response without `Date` (which differs by the second), sorted.
+fn headers_but_date(r: &Response) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("date"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    h.sort();
+    h
+}
+
+/// A request and what it must get: (route, request headers, the file's bytes the body must
+/// be when it is a slice of the file, whether it goes out with sendfile).
+type SendfileCase<'a> = (&'a str, Vec<(&'a str, String)>, Option<&'a [u8]>, bool);
+
+fn sendfile_count(floe: &Floe) -> u64 {
+    floe.get("/api/v1/status", &[]).json()["sendfile_responses"]
+        .as_u64()
+        .expect("sendfile_responses")
+}
+
+/// One file served by two servers on the same library folder: one with the edge's sendfile
+/// path (the default), one with it off (`sendfile_min_bytes = 0`, every body through hyper).
+/// Both must answer every request with the same status, headers and bytes; only the first may
+/// count sendfile responses, and only for large single-range bodies.
+#[test]
+fn sendfile_answers_exactly_like_hyper() {
+    let dir = scratch_dir("media-sendfile");
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).expect("music dir");
+    let file = generate(
+        &music,
+        "tone.mp3",
+        12,
+        &["-c:a", "libmp3lame", "-b:a", "128k"],
+    );
+    let data = std::fs::read(&file).expect("read file");
+    let len = data.len();
+    assert!(len > 150_000, "larger than the threshold: {len}");
+    let access = dir.join("access.log");
+    let config = |db: &str, extra: &str| {
+        format!(
+            "[library]\npath = \"{}\"\ndatabase = \"{}\"\nwatch = false\n{extra}",
+            music.display(),
+            dir.join(db).display()
+        )
+    };
+    let zero_copy = Floe::start_with(&config(
+        "a.db",
+        &format!("[logging]\naccess_log = \"{}\"\n", access.display()),
+    ));
+    let plain = Floe::start_with(&config("b.db", "[limits]\nsendfile_min_bytes = 0\n"));
+    let id_a = wait_for_track(&zero_copy);
+    let id_b = wait_for_track(&plain);
+
+    let etag = plain
+        .get(&format!("/api/v1/tracks/{id_b}/stream"), &[])
+        .header("etag")
+        .expect("etag")
+        .to_string();
+    let cases: Vec<SendfileCase> = vec![
+        // (route, headers, expected body when it is a slice of the file, sent with sendfile)
+        ("stream", vec![], Some(&data[..]), true),
+        (
+            "stream",
+            vec![("Range", "bytes=0-".into())],
+            Some(&data[..]),
+            true,
+        ),
+        (
+            "stream",
+            vec![("Range", format!("bytes=1000-{}", len + 10))],
+            Some(&data[1000..]),
+            true,
+        ),
+        (
+            "stream",
+            vec![("Range", "bytes=-100000".into())],
+            Some(&data[len - 100_000..]),
+            true,
+        ),
+        ("download", vec![], Some(&data[..]), true),
+        ("stream?format=raw", vec![], Some(&data[..]), true),
+        // Left to hyper: small bodies, multipart, 304, 416, HEAD-like cases.
+        (
+            "stream",
+            vec![("Range", "bytes=100-199".into())],
+            Some(&data[100..200]),
+            false,
+        ),
+        (
+            "stream",
+            vec![("Range", "bytes=-500".into())],
+            Some(&data[len - 500..]),
+            false,
+        ),
+        (
+            "stream",
+            vec![("Range", "bytes=0-0,100000-".into())],
+            None,
+            false,
+        ),
+        ("stream", vec![("If-None-Match", etag.clone())], None, false),
+        (
+            "stream",
+            vec![("Range", format!("bytes={len}-"))],
+            None,
+            false,
+        ),
+        (
+            "stream",
+            vec![
+                ("If-Range", "\"other\"".into()),
+                ("Range", "bytes=5-".into()),
+            ],
+            Some(&data[..]),
+            true,
+        ),
+    ];
+    for (route, headers, body, via_sendfile) in &cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let before = sendfile_count(&zero_copy);
+        let a = zero_copy.get(&format!("/api/v1/tracks/{id_a}/{route}"), &headers);
+        let after = sendfile_count(&zero_copy);
+        let b = plain.get(&format!("/api/v1/tracks/{id_b}/{route}"), &headers);
+        assert_eq!(a.status_line, b.status_line, "{route} {headers:?}");
+        assert_eq!(
+            headers_but_date(&a),
+            headers_but_date(&b),
+            "{route} {headers:?}"
+        );
+        assert!(a.header("date").is_some(), "date header");
+        assert!(a.body == b.body, "{route} {headers:?}: bodies differ");
+        if let Some(expected) = body {
+            assert!(
+                a.body == *expected,
+                "{route} {headers:?}: not the file's bytes"
+            );
+        }
+        assert_eq!(
+            after - before,
+            u64::from(*via_sendfile),
+            "{route} {headers:?}"
+        );
+    }
+    assert_eq!(
+        sendfile_count(&plain),
+        0,
+        "sendfile_min_bytes = 0 turns it off"
+    );
+    // The access log has the sendfile responses like hyper's, with their bytes.
+    let line = format!("\"GET /api/v1/tracks/{id_a}/stream HTTP/1.1\" 200 {len} ");
+    assert!(
+        eventually(Duration::from_secs(5), || std::fs::read_to_string(&access)
+            .is_ok_and(|t| t.contains(&line))),
+        "no access-log line {line:?}"
+    );
+}
+
+/// One kept-alive connection: a whole file by sendfile, then a small range (hyper's single
+/// read), then a JSON API call, each answered byte for byte; then the same three requests
+/// pipelined in one write, the last with `Connection: close`, after which the server closes.
+#[test]
+fn sendfile_keeps_the_connection_alive_for_the_next_requests() {
+    let (floe, file, track) =
+        library_with("tone.mp3", 12, &["-c:a", "libmp3lame", "-b:a", "128k"], "");
+    let data = std::fs::read(&file).expect("read file");
+    let len = data.len();
+    let host = floe.addr.to_string();
+    let whole = format!("GET {track}/stream HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    let small =
+        format!("GET {track}/stream HTTP/1.1\r\nHost: {host}\r\nRange: bytes=100-4195\r\n\r\n");
+    let status =
+        |close: &str| format!("GET /api/v1/status HTTP/1.1\r\nHost: {host}\r\n{close}\r\n");
+    let check = |s: &mut TcpStream, before: u64| {
+        let r = read_response(s);
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(r.body == data, "whole file differs");
+        let r = read_response(s);
+        assert_eq!(r.status, 206, "{r:?}");
+        assert_eq!(
+            r.header("content-range"),
+            Some(format!("bytes 100-4195/{len}").as_str())
+        );
+        assert!(r.body == data[100..4196], "range differs");
+        let r = read_response(s);
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json()["sendfile_responses"].as_u64(), Some(before + 1));
+    };
+
+    let before = sendfile_count(&floe);
+    let mut s = floe.connect();
+    s.write_all(whole.as_bytes()).expect("send");
+    let r = read_response(&mut s);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body == data, "whole file differs");
+    s.write_all(small.as_bytes()).expect("send");
+    let r = read_response(&mut s);
+    assert_eq!(r.status, 206, "{r:?}");
+    assert!(r.body == data[100..4196], "range differs");
+    s.write_all(status("").as_bytes()).expect("send");
+    let r = read_response(&mut s);
+    assert_eq!(r.json()["sendfile_responses"].as_u64(), Some(before + 1));
+    // And once more on the same connection: hyper holds it now and answers a file itself.
+    s.write_all(whole.as_bytes()).expect("send");
+    let r = read_response(&mut s);
+    assert!(r.body == data, "whole file through hyper differs");
+    drop(s);
+
+    // Pipelined: all three in one write.
+    let before = sendfile_count(&floe);
+    let mut s = floe.connect();
+    let all = format!("{whole}{small}{}", status("Connection: close\r\n"));
+    s.write_all(all.as_bytes()).expect("send");
+    check(&mut s, before);
+    assert!(
+        closed_by_server_within(&mut s, Duration::from_secs(5)),
+        "Connection: close honoured"
+    );
+
+    // Connection: close on the sendfile response itself.
+    let mut s = floe.connect();
+    let close = format!("GET {track}/stream HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(close.as_bytes()).expect("send");
+    let r = read_response(&mut s);
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(r.body == data, "whole file differs");
+    assert!(closed_by_server_within(&mut s, Duration::from_secs(5)));
+}

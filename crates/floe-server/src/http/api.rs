@@ -131,6 +131,8 @@ pub async fn status(State(state): State<AppState>) -> Response {
         "mounts": engine.mounts().len(),
         "listener_connections": engine.counters.listener_connections.load(Ordering::Relaxed),
         "source_connections": engine.counters.source_connections.load(Ordering::Relaxed),
+        "sendfile_responses": state.media.sendfile.responses.load(Ordering::Relaxed),
+        "sendfile_bytes": state.media.sendfile.bytes.load(Ordering::Relaxed),
     }))
 }
 

@@ -286,7 +286,7 @@ fn subsonic_user(uri: &axum::http::Uri) -> Option<String> {
 /// The request target with password parameters (`pass=`, SHOUTcast's admin.cgi; the Subsonic
 /// API's `p`, `t` and `apiKey` under `/rest/`) blanked, so the access log never holds a
 /// credential.
-fn redact_target(target: &str) -> String {
+pub(crate) fn redact_target(target: &str) -> String {
     let Some((path, query)) = target.split_once('?') else {
         return target.to_string();
     };

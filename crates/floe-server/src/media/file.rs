@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -60,7 +60,7 @@ pub const DEFAULT_CACHE_CONTROL: &str = "public, no-cache";
 /// The conditional and range headers of a request, copied so they can cross to a blocking
 /// thread.
 #[derive(Debug, Clone, Default)]
-struct RequestHeaders {
+pub(crate) struct RequestHeaders {
     range: Option<String>,
     if_match: Option<String>,
     if_none_match: Option<String>,
@@ -99,6 +99,28 @@ impl RequestHeaders {
                 .get(header::IF_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+        }
+    }
+
+    /// The same from a head the edge read ([`floe_proto::head`]).
+    pub(crate) fn of_head(head: &floe_proto::head::RequestHead) -> RequestHeaders {
+        let all = |name: &str| {
+            let values: Vec<&str> = head
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            (!values.is_empty()).then(|| values.join(", "))
+        };
+        let one = |name: &str| head.header(name).map(str::to_string);
+        RequestHeaders {
+            range: one("range"),
+            if_match: all("if-match"),
+            if_none_match: all("if-none-match"),
+            if_modified_since: one("if-modified-since"),
+            if_unmodified_since: one("if-unmodified-since"),
+            if_range: one("if-range"),
         }
     }
 
@@ -182,19 +204,50 @@ pub(crate) async fn quick_blocking<T: Send + 'static>(
     Ok(f())
 }
 
-/// Opens the file, evaluates the request, and reads a small body.
-fn prepare(
-    path: &PathBuf,
-    request: &RequestHeaders,
-    head: bool,
-    content_type: &str,
-    options: &FileOptions,
-) -> Result<Prepared, MediaError> {
+/// What a request for a file gets, before any body byte is read: the status, the headers
+/// (without `Server`, `Date` and CORS, which every response gets) and the body's pieces.
+///
+/// The one place both paths decide: hyper's ([`serve_file`]) and the edge's `sendfile(2)` path
+/// ([`super::sendfile`]), so they answer the same request with the same head.
+pub(crate) struct Decided {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers, `Content-Length` included.
+    pub headers: Vec<(header::HeaderName, String)>,
+    /// The body: multipart framing and file ranges, in order (empty for 304/412/416).
+    pieces: Vec<Piece>,
+    /// The body's length.
+    pub length: u64,
+}
+
+impl Decided {
+    /// The file range of a body that is exactly one range of the file (200, or a 206 that is not
+    /// multipart), else `None`.
+    pub fn single_range(&self) -> Option<ByteRange> {
+        match self.pieces.as_slice() {
+            [Piece::File(r)] => Some(*r),
+            _ => None,
+        }
+    }
+}
+
+/// Opens `path` as a regular file.
+pub(crate) fn open_file(path: &Path) -> Result<(File, std::fs::Metadata), MediaError> {
     let file = File::open(path).map_err(|e| MediaError::file(path, e))?;
     let meta = file.metadata().map_err(|e| MediaError::file(path, e))?;
     if !meta.is_file() {
-        return Err(MediaError::NotAFile(path.clone()));
+        return Err(MediaError::NotAFile(path.to_path_buf()));
     }
+    Ok((file, meta))
+}
+
+/// Evaluates a request against an open file's metadata ([`floe_proto::range`] decides).
+pub(crate) fn decide(
+    meta: &std::fs::Metadata,
+    request: &RequestHeaders,
+    content_type: &str,
+    options: &FileOptions,
+) -> Decided {
     let total = meta.len();
     let mtime_nanos = meta
         .modified()
@@ -216,22 +269,18 @@ fn prepare(
     if let Some(name) = &options.attachment {
         headers.push((header::CONTENT_DISPOSITION, content_disposition(name)));
     }
+    let empty = |status, headers| Decided {
+        status,
+        headers,
+        pieces: Vec::new(),
+        length: 0,
+    };
     let use_range = match request.preconditions().evaluate(validators) {
         Decision::PreconditionFailed => {
             headers.push((header::CONTENT_LENGTH, "0".into()));
-            return Ok(Prepared {
-                status: StatusCode::PRECONDITION_FAILED,
-                headers,
-                body: PreparedBody::Empty,
-            });
+            return empty(StatusCode::PRECONDITION_FAILED, headers);
         }
-        Decision::NotModified => {
-            return Ok(Prepared {
-                status: StatusCode::NOT_MODIFIED,
-                headers,
-                body: PreparedBody::Empty,
-            });
-        }
+        Decision::NotModified => return empty(StatusCode::NOT_MODIFIED, headers),
         Decision::Proceed { use_range } => use_range,
     };
     let specs = request
@@ -251,11 +300,7 @@ fn prepare(
         Some(RangeOutcome::NotSatisfiable) => {
             headers.push((header::CONTENT_RANGE, unsatisfied_content_range(total)));
             headers.push((header::CONTENT_LENGTH, "0".into()));
-            return Ok(Prepared {
-                status: StatusCode::RANGE_NOT_SATISFIABLE,
-                headers,
-                body: PreparedBody::Empty,
-            });
+            return empty(StatusCode::RANGE_NOT_SATISFIABLE, headers);
         }
         Some(RangeOutcome::Partial(ranges)) if ranges.len() == 1 => {
             let r = ranges[0];
@@ -283,6 +328,29 @@ fn prepare(
         })
         .sum();
     headers.push((header::CONTENT_LENGTH, length.to_string()));
+    Decided {
+        status,
+        headers,
+        pieces,
+        length,
+    }
+}
+
+/// Opens the file, evaluates the request, and reads a small body.
+fn prepare(
+    path: &Path,
+    request: &RequestHeaders,
+    head: bool,
+    content_type: &str,
+    options: &FileOptions,
+) -> Result<Prepared, MediaError> {
+    let (file, meta) = open_file(path)?;
+    let Decided {
+        status,
+        headers,
+        pieces,
+        length,
+    } = decide(&meta, request, content_type, options);
     let body = if head || length == 0 {
         PreparedBody::Empty
     } else if length <= INLINE_BODY_MAX {

@@ -7,6 +7,8 @@
 //!   limit on concurrent transcodes, cached results served like files.
 //! - [`cache`]: the transcode cache (atomic writes, size-bounded LRU).
 //! - [`proxy`]: `[proxy."/prefix"]` routes forwarded to an upstream with the client's range.
+//! - [`sendfile`]: the edge's answer to a plain GET of a track's file with a large body:
+//!   the same head as [`serve_file`], then the body with `sendfile(2)`.
 //! - [`tracks`]: the routes `/api/v1/tracks/{id}/stream` and `/download` over the library.
 //!
 //! Public entry points for other front ends (the Subsonic API): [`serve_file`],
@@ -15,6 +17,7 @@
 pub mod cache;
 pub mod file;
 pub mod proxy;
+pub mod sendfile;
 pub mod tracks;
 pub mod transcode;
 
@@ -148,8 +151,9 @@ impl MediaError {
     }
 }
 
-/// Settings of on-demand media (from `[limits] max_ranges`, `[transcode]` and `[proxy.*]`).
-#[derive(Debug, Clone, Default)]
+/// Settings of on-demand media (from `[limits] max_ranges`, `sendfile_min_bytes`, `[transcode]`
+/// and `[proxy.*]`).
+#[derive(Debug, Clone)]
 pub struct MediaSettings {
     /// Limits on `Range` headers.
     pub limits: RangeLimitsSetting,
@@ -159,6 +163,21 @@ pub struct MediaSettings {
     pub proxies: Vec<proxy::ProxySettings>,
     /// Recently looked-up library tracks.
     pub track_cache: tracks::TrackCacheSettings,
+    /// A library file's body (200 or a single range) of at least this many bytes is sent by
+    /// the edge with `sendfile(2)`; 0 never. Default [`sendfile::DEFAULT_SENDFILE_MIN_BYTES`].
+    pub sendfile_min_bytes: u64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            limits: RangeLimitsSetting::default(),
+            transcode: transcode::TranscodeSettings::default(),
+            proxies: Vec::new(),
+            track_cache: tracks::TrackCacheSettings::default(),
+            sendfile_min_bytes: sendfile::DEFAULT_SENDFILE_MIN_BYTES,
+        }
+    }
 }
 
 /// [`RangeLimits`] with its documented default.
@@ -197,6 +216,8 @@ pub struct MediaService {
     pub proxy: proxy::Proxy,
     /// Recently looked-up library tracks.
     pub tracks: tracks::TrackCache,
+    /// Responses whose body went out with `sendfile(2)`, and their bytes.
+    pub sendfile: sendfile::SendfileCounters,
 }
 
 impl MediaService {
@@ -206,6 +227,7 @@ impl MediaService {
             transcodes: transcode::TranscodeService::new(&settings.transcode)?,
             proxy: proxy::Proxy::new(settings.proxies.clone()),
             tracks: tracks::TrackCache::new(settings.track_cache),
+            sendfile: sendfile::SendfileCounters::default(),
             settings,
         })
     }
@@ -217,6 +239,7 @@ impl MediaService {
             transcodes: transcode::TranscodeService::uncached(&settings.transcode),
             proxy: proxy::Proxy::new(settings.proxies.clone()),
             tracks: tracks::TrackCache::new(settings.track_cache),
+            sendfile: sendfile::SendfileCounters::default(),
             settings,
         }
     }

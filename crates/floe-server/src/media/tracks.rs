@@ -127,6 +127,14 @@ impl<V> IdCache<V> {
     }
 }
 
+/// The file name a download is offered under: the file's own, else `{id}.{suffix}`.
+pub(crate) fn attachment_name(track: &Track, id: &str) -> String {
+    track.path.file_name().map_or_else(
+        || format!("{id}.{}", track.suffix),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 async fn serve(
     state: &AppState,
     id: &str,
@@ -137,10 +145,7 @@ async fn serve(
     let media = &state.media;
     let mut options = media.file_options();
     if download {
-        options.attachment = Some(track.path.file_name().map_or_else(
-            || format!("{id}.{}", track.suffix),
-            |n| n.to_string_lossy().into_owned(),
-        ));
+        options.attachment = Some(attachment_name(&track, id));
         return serve_file(
             req.method(),
             req.headers(),
