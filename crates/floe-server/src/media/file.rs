@@ -10,6 +10,9 @@
 //! blocking pool per request); a larger one is read by a blocking task in
 //! [`READ_CHUNK`]-byte pieces into a channel of [`CHANNEL_CHUNKS`] pieces, so at most a few
 //! hundred KiB are held per response and a client that stops reading stops the reads.
+//!
+//! [`decide`] is the one place status and headers are decided: the edge uses it too when it
+//! sends a large body of a plain GET with `sendfile(2)` ([`super::sendfile`]).
 
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
