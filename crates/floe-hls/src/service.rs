@@ -14,7 +14,7 @@
 
 use crate::access::{FrameSplitter, Unpacked, Unpacker};
 use crate::segmenter::{Availability, Segmenter, SegmenterSettings};
-use floe_engine::{Engine, Fill, ListenerInfo, Mount};
+use floe_engine::{Engine, Fill, InternalReader, ListenerInfo, Mount};
 use floe_proto::frame::{Framer, StreamFormat, Unit, UnitKind};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -330,28 +330,6 @@ impl HlsService {
     }
 }
 
-/// Marks a mount's session as Floe's own while it lives.
-struct Internal(Arc<Mount>);
-
-impl Internal {
-    fn new(mount: Arc<Mount>) -> Internal {
-        mount
-            .counters
-            .internal_listeners
-            .fetch_add(1, Ordering::Relaxed);
-        Internal(mount)
-    }
-}
-
-impl Drop for Internal {
-    fn drop(&mut self) {
-        self.0
-            .counters
-            .internal_listeners
-            .fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// What the segmenter reads the serving mount as: MP3 and ADTS split by header lengths (the
 /// ring is frame-aligned already), Ogg pages through the framer (a page is out once complete).
 struct Reader {
@@ -402,7 +380,7 @@ impl Reader {
 
 /// Feeds `stream` from a listener session of `mount` until the session's stream ends.
 async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll: Duration) {
-    let mut internal = Internal::new(mount.clone());
+    let mut internal = InternalReader::new(mount.clone());
     let info = ListenerInfo {
         ip: "127.0.0.1".into(),
         user_agent: Some("Floe segmenter".into()),
@@ -419,7 +397,7 @@ async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll:
     tracing::debug!(mount = %mount.path, "segmenter started");
     let mut serving = session.mount().clone();
     if !Arc::ptr_eq(&serving, &mount) {
-        internal = Internal::new(serving.clone());
+        internal = InternalReader::new(serving.clone());
     }
     let mut reader = Reader::new(serving.content_type().unwrap_or_default());
     let mut meta_version = 0;
@@ -433,7 +411,7 @@ async fn run(engine: &Arc<Engine>, stream: &LiveStream, mount: Arc<Mount>, poll:
         if !Arc::ptr_eq(session.mount(), &serving) {
             // Moved to a fallback (or back): a new run after a discontinuity.
             serving = session.mount().clone();
-            internal = Internal::new(serving.clone());
+            internal = InternalReader::new(serving.clone());
             reader = Reader::new(serving.content_type().unwrap_or_default());
             stream.segmenter().discontinuity();
             meta_version = 0;
