@@ -16,7 +16,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use floe_media::mux::fmp4::{AudioCodec, Sample, TrackConfig};
 use floe_media::mux::ts::TsCodec;
-use floe_proto::frame::{StreamFormat, Unit};
+use floe_proto::frame::{parse_adts_header, parse_mp3_header, StreamFormat, Unit};
 
 /// Largest Ogg packet reassembled from pages; a longer one is dropped (an Opus packet is at
 /// most 120 ms, a FLAC frame well under this).
@@ -163,13 +163,12 @@ impl Unpacker {
     }
 
     fn adts(&mut self, frame: &Bytes, out: &mut Vec<Unpacked>) {
-        if frame.len() < 7 || frame[0] != 0xFF || frame[1] & 0xF6 != 0xF0 {
+        let Some(header) = parse_adts_header(frame) else {
             self.skipped += 1;
             return;
-        }
-        let header_len = if frame[1] & 1 == 0 { 9 } else { 7 };
+        };
         // More than one raw data block per frame has no one-sample form.
-        if frame[6] & 3 != 0 || frame.len() <= header_len {
+        if header.samples != 1024 || frame.len() <= header.header_len {
             self.skipped += 1;
             return;
         }
@@ -183,22 +182,23 @@ impl Unpacker {
         };
         self.set_track(track, out);
         out.push(Unpacked::Unit(AccessUnit {
-            data: frame.slice(header_len..),
+            data: frame.slice(header.header_len..),
             ts_data: Some(frame.clone()),
             duration: if self.he_aac { 2048 } else { 1024 },
         }));
     }
 
     fn mp3(&mut self, frame: &Bytes, out: &mut Vec<Unpacked>) {
-        let Some((rate, channels, samples)) = mp3_header(frame) else {
+        let Some(header) = parse_mp3_header(frame) else {
             self.skipped += 1;
             return;
         };
+        let rate = header.sample_rate;
         let track = Track {
             config: TrackConfig {
                 codec: AudioCodec::Mp3,
                 sample_rate: rate,
-                channels,
+                channels: u16::from(header.channels),
                 timescale: rate,
             },
             ts: Some(TsCodec::Mp3),
@@ -207,7 +207,7 @@ impl Unpacker {
         out.push(Unpacked::Unit(AccessUnit {
             data: frame.clone(),
             ts_data: Some(frame.clone()),
-            duration: samples,
+            duration: header.samples,
         }));
     }
 
@@ -346,56 +346,6 @@ pub struct FrameSplitter {
     pub skipped: u64,
 }
 
-const MP3_KBPS: [[u16; 14]; 5] = [
-    [
-        32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
-    ],
-    [
-        32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
-    ],
-    [
-        32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
-    ],
-    [
-        32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
-    ],
-    [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
-];
-
-/// The whole length of the MPEG audio frame whose header starts `h`.
-pub fn mp3_frame_len(h: &[u8]) -> Option<usize> {
-    let (rate, _, samples) = mp3_header(h)?;
-    let (version, layer) = ((h[1] >> 3) & 3, (h[1] >> 1) & 3);
-    let index = usize::from(h[2] >> 4);
-    if index == 0 || index == 15 {
-        return None;
-    }
-    let table = match (version == 3, layer) {
-        (true, 3) => 0,
-        (true, 2) => 1,
-        (true, _) => 2,
-        (false, 3) => 3,
-        (false, _) => 4,
-    };
-    let kbps = u32::from(MP3_KBPS[table][index - 1]);
-    let padding = u32::from((h[2] >> 1) & 1);
-    let len = if layer == 3 {
-        (12 * kbps * 1000 / rate + padding) * 4
-    } else {
-        samples / 8 * kbps * 1000 / rate + padding
-    };
-    Some(len as usize)
-}
-
-/// The whole length of the ADTS frame whose header starts `h`.
-pub fn adts_frame_len(h: &[u8]) -> Option<usize> {
-    if h.len() < 7 || h[0] != 0xFF || h[1] & 0xF6 != 0xF0 {
-        return None;
-    }
-    let len = (usize::from(h[3] & 3) << 11) | (usize::from(h[4]) << 3) | (usize::from(h[5]) >> 5);
-    (len > 9).then_some(len)
-}
-
 impl FrameSplitter {
     /// A splitter for MP3 or ADTS; `None` for other formats (Ogg pages need no splitting).
     pub fn new(format: StreamFormat) -> Option<FrameSplitter> {
@@ -422,12 +372,12 @@ impl FrameSplitter {
             if self.buf.len() < 7 {
                 return None;
             }
-            let len = if self.adts {
-                adts_frame_len(&self.buf)
+            let header = if self.adts {
+                parse_adts_header(&self.buf)
             } else {
-                mp3_frame_len(&self.buf)
+                parse_mp3_header(&self.buf)
             };
-            match len {
+            match header.map(|h| h.len) {
                 Some(len) if self.buf.len() >= len => {
                     return Some(self.buf.split_to(len).freeze());
                 }
@@ -470,36 +420,6 @@ impl OggPage {
             body_start: 27 + segments,
         })
     }
-}
-
-/// Sample rate, channels and samples per frame of an MPEG audio frame header.
-pub fn mp3_header(frame: &[u8]) -> Option<(u32, u16, u32)> {
-    let &[b0, b1, b2, b3, ..] = frame else {
-        return None;
-    };
-    if b0 != 0xFF || b1 & 0xE0 != 0xE0 {
-        return None;
-    }
-    let version = (b1 >> 3) & 3; // 0: 2.5, 1: reserved, 2: 2, 3: 1
-    let layer = (b1 >> 1) & 3; // 1: III, 2: II, 3: I
-    let rate_index = usize::from((b2 >> 2) & 3);
-    if version == 1 || layer == 0 || rate_index == 3 {
-        return None;
-    }
-    let base = [44_100, 48_000, 32_000][rate_index];
-    let rate = match version {
-        3 => base,
-        2 => base / 2,
-        _ => base / 4,
-    };
-    let samples = match (version, layer) {
-        (_, 3) => 384,
-        (_, 2) => 1152,
-        (3, _) => 1152,
-        _ => 576,
-    };
-    let channels = if b3 >> 6 == 3 { 1 } else { 2 };
-    Some((rate, channels, samples))
 }
 
 /// Samples (at 48 kHz) an Opus packet decodes to, from its TOC byte and frame count
@@ -663,19 +583,49 @@ mod tests {
     }
 
     #[test]
-    fn mp3_headers_give_rate_channels_and_samples() {
-        // MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, joint stereo.
+    fn mp3_frames_give_rate_channels_and_samples() {
+        let mut u = Unpacker::new(StreamFormat::Mp3, "audio/mpeg");
+        let mut out = Vec::new();
+        // MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, joint stereo: 1152 samples.
+        let mut one = vec![0xFF, 0xFB, 0x90, 0x64];
+        one.resize(417, 0);
+        // MPEG-2 Layer III, 80 kbit/s, 24 kHz, mono: 576 samples, a new track.
+        let mut two = vec![0xFF, 0xF3, 0x94, 0xC4];
+        two.resize(240, 0);
+        u.push(&unit(one.clone()), &mut out);
+        u.push(&unit(two), &mut out);
+        // A reserved sample rate index, and a truncated header.
+        u.push(&unit(vec![0xFF, 0xFB, 0x9C, 0x64]), &mut out);
+        u.push(&unit(vec![0xFF]), &mut out);
+        assert_eq!(u.skipped, 2);
+        let tracks: Vec<(u32, u16, Option<TsCodec>)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Unpacked::Track(t) => Some((t.config.sample_rate, t.config.channels, t.ts)),
+                Unpacked::Unit(_) => None,
+            })
+            .collect();
         assert_eq!(
-            mp3_header(&[0xFF, 0xFB, 0x90, 0x64]),
-            Some((44_100, 2, 1152))
+            tracks,
+            [
+                (44_100, 2, Some(TsCodec::Mp3)),
+                (24_000, 1, Some(TsCodec::Mp3))
+            ]
         );
-        // MPEG-2 Layer III, 24 kHz, mono.
+        let units: Vec<&AccessUnit> = out
+            .iter()
+            .filter_map(|o| match o {
+                Unpacked::Unit(a) => Some(a),
+                Unpacked::Track(_) => None,
+            })
+            .collect();
         assert_eq!(
-            mp3_header(&[0xFF, 0xF3, 0x94, 0xC4]),
-            Some((24_000, 1, 576))
+            units.iter().map(|a| a.duration).collect::<Vec<_>>(),
+            [1152, 576]
         );
-        assert_eq!(mp3_header(&[0xFF, 0xFB, 0x9C, 0x64]), None);
-        assert_eq!(mp3_header(&[0xFF]), None);
+        // The whole frame, header included, is the sample.
+        assert_eq!(&units[0].data[..], &one[..]);
+        assert_eq!(units[0].ts_data.as_deref(), Some(&one[..]));
     }
 
     #[test]
@@ -772,11 +722,7 @@ mod tests {
         a.push(&two[10..]);
         assert_eq!(a.next_frame().as_deref(), Some(&two[..]));
         assert_eq!(a.skipped, 2);
-        // MPEG-1 Layer III 128 kbit/s 44.1 kHz: 417 bytes, 418 with padding.
-        assert_eq!(mp3_frame_len(&[0xFF, 0xFB, 0x90, 0x00]), Some(417));
-        assert_eq!(mp3_frame_len(&[0xFF, 0xFB, 0x92, 0x00]), Some(418));
-        // MPEG-2 Layer III 64 kbit/s 24 kHz: 72 * 64000 / 24000 = 192.
-        assert_eq!(mp3_frame_len(&[0xFF, 0xF3, 0x84, 0x00]), Some(192));
+        // MPEG-1 Layer III 128 kbit/s 44.1 kHz: 417 bytes (floe-proto tests the lengths).
         let mut m = FrameSplitter::new(StreamFormat::Mp3).expect("mp3");
         let mut frames = vec![0xFF, 0xFB, 0x90, 0x00];
         frames.resize(417, 7);

@@ -9,7 +9,9 @@
 //! (once [`Framer::finish`] has returned `None`), and units are cut without copying (they share
 //! the framer's buffer).
 //!
-//! Per format (the parsers live in private submodules):
+//! Per format (the parsers live in private submodules; the MP3 and ADTS header parsers are
+//! public as [`parse_mp3_header`] and [`parse_adts_header`], for code that reads frames the
+//! framer already cut):
 //! - MP3 (`mpeg`): MPEG-1, 2 and 2.5, layers I, II and III. Free-format frames (bitrate index
 //!   0) are not supported and count as garbage. ID3v2 tags (and ID3v1 `TAG` blocks between
 //!   frames) are skipped and counted in both `skipped_bytes` and `tag_bytes`.
@@ -33,6 +35,7 @@ mod webm;
 mod tests;
 
 pub use chain::OggChainer;
+pub use mpeg::{parse_adts_header, parse_mp3_header, FrameHeader};
 pub use webm::WEBM_MAX_UNIT;
 
 /// What kind of stream a source sends, from its `Content-Type`.

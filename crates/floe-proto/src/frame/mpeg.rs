@@ -10,14 +10,20 @@
 
 use super::{Core, SampleClock, Unit, UnitKind};
 
-/// What a frame header says.
+/// What an MP3 or ADTS frame header says ([`parse_mp3_header`], [`parse_adts_header`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FrameHeader {
+pub struct FrameHeader {
     /// Whole frame length in bytes, header included.
     pub len: usize,
+    /// Header length in bytes: 4 for MPEG audio (its CRC, if any, belongs to the frame data),
+    /// 7 for ADTS without CRC and 9 with; what a raw AAC payload starts after.
+    pub header_len: usize,
     /// PCM samples per channel the frame decodes to.
     pub samples: u32,
+    /// Sample rate in Hz (for HE-AAC in ADTS, the core AAC rate the header carries).
     pub sample_rate: u32,
+    /// Channel count: 1 or 2 for MPEG audio; the ADTS channel configuration otherwise
+    /// (configuration 7 is 8 channels, 0 means the count is in the payload).
     pub channels: u8,
     /// From the header (MP3); 0 for ADTS.
     pub bitrate_kbps: u32,
@@ -48,8 +54,10 @@ pub(crate) const MP3_HEADER_LEN: usize = 4;
 /// Length of an ADTS header without CRC (with CRC it is 9; 7 bytes tell which).
 pub(crate) const ADTS_HEADER_LEN: usize = 7;
 
-/// Parses an MPEG audio frame header (4 bytes).
-pub(crate) fn parse_mp3_header(h: &[u8]) -> Option<FrameHeader> {
+/// Parses an MPEG audio frame header (the first 4 bytes of `h`; more are ignored): MPEG-1, 2
+/// and 2.5, layers I, II and III. `None` for anything else, including free-format frames
+/// (bitrate index 0), reserved fields and input shorter than 4 bytes.
+pub fn parse_mp3_header(h: &[u8]) -> Option<FrameHeader> {
     let &[b0, b1, b2, b3, ..] = h else {
         return None;
     };
@@ -102,6 +110,7 @@ pub(crate) fn parse_mp3_header(h: &[u8]) -> Option<FrameHeader> {
     };
     Some(FrameHeader {
         len: len as usize,
+        header_len: MP3_HEADER_LEN,
         samples,
         sample_rate,
         channels: if b3 >> 6 == 3 { 1 } else { 2 },
@@ -115,8 +124,10 @@ const ADTS_RATES: [u32; 13] = [
     7_350,
 ];
 
-/// Parses an ADTS header (7 bytes).
-pub(crate) fn parse_adts_header(h: &[u8]) -> Option<FrameHeader> {
+/// Parses an ADTS header (the first 7 bytes of `h`; more are ignored). `None` without the sync
+/// word and layer 0, for a reserved sample rate index, for a frame length shorter than its own
+/// header, and for input shorter than 7 bytes.
+pub fn parse_adts_header(h: &[u8]) -> Option<FrameHeader> {
     let &[b0, b1, b2, b3, b4, b5, b6, ..] = h else {
         return None;
     };
@@ -131,13 +142,18 @@ pub(crate) fn parse_adts_header(h: &[u8]) -> Option<FrameHeader> {
     let sample_rate = ADTS_RATES.get(usize::from(rate_index)).copied()?;
     let channel_config = ((b2 & 1) << 2) | (b3 >> 6);
     let len = (usize::from(b3 & 3) << 11) | (usize::from(b4) << 3) | (usize::from(b5) >> 5);
-    let header_len = if protection_absent { 7 } else { 9 };
+    let header_len = if protection_absent {
+        ADTS_HEADER_LEN
+    } else {
+        ADTS_HEADER_LEN + 2
+    };
     if len < header_len {
         return None;
     }
     let blocks = u32::from(b6 & 3) + 1;
     Some(FrameHeader {
         len,
+        header_len,
         samples: 1024 * blocks,
         sample_rate,
         channels: match channel_config {
@@ -331,6 +347,7 @@ mod tests {
             h.map(|h| (h.len, h.samples, h.sample_rate, h.channels, h.bitrate_kbps)),
             Some((417, 1152, 44_100, 2, 128))
         );
+        assert_eq!(h.map(|h| h.header_len), Some(4));
         // Padding, mono.
         let h = parse_mp3_header(&[0xFF, 0xFB, 0x92, 0xC4]);
         assert_eq!(h.map(|h| (h.len, h.channels)), Some((418, 1)));
@@ -385,6 +402,11 @@ mod tests {
             p.map(|p| (p.len, p.samples, p.sample_rate, p.channels)),
             Some((371, 1024, 44_100, 2))
         );
+        assert_eq!(p.map(|p| p.header_len), Some(7));
+        // protection_absent 0: a 2-byte CRC follows the 7 bytes.
+        let mut crc = h;
+        crc[1] = 0xF0;
+        assert_eq!(parse_adts_header(&crc).map(|p| p.header_len), Some(9));
         let mut two_blocks = h;
         two_blocks[6] |= 1;
         assert_eq!(
