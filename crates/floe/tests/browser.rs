@@ -132,38 +132,7 @@ fn the_web_player_plays_every_transport_in_chromium() {
     require_ffmpeg();
     require_browser_tools();
     let floe = Floe::start_with("");
-    let codecs: [&[&str]; 3] = [
-        &[
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "128k",
-            "-content_type",
-            "audio/mpeg",
-            "-f",
-            "mp3",
-        ],
-        &[
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-content_type",
-            "audio/aac",
-            "-f",
-            "adts",
-        ],
-        &[
-            "-c:a",
-            "libopus",
-            "-b:a",
-            "96k",
-            "-content_type",
-            "audio/ogg",
-            "-f",
-            "ogg",
-        ],
-    ];
+    let codecs = [MP3, AAC, OPUS];
     let _sources: Vec<Encoder> = TONES
         .iter()
         .zip(codecs)
