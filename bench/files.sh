@@ -23,6 +23,7 @@ INSTALL=1
 BUILD=1
 FLOE_BIN="$ROOT/target/release/floe"
 WORKERS="$(nproc)"
+SENDFILE_MIN=65536
 
 usage() {
   cat <<USAGE
@@ -36,6 +37,7 @@ usage: bench/files.sh [options]
   --no-install       do not apt-get install nginx/wrk/ffmpeg when missing
   --no-build         use the release binary already built
   --floe PATH        Floe binary (default target/release/floe)
+  --no-sendfile      Floe with [limits] sendfile_min_bytes = 0 (every body through hyper)
 USAGE
 }
 
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0 ;;
     --no-build) BUILD=0 ;;
     --floe) FLOE_BIN="$2"; shift ;;
+    --no-sendfile) SENDFILE_MIN=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -124,6 +127,9 @@ listen = "127.0.0.1:$FLOE_PORT"
 path = "$WORK/music"
 watch = false
 database = "$WORK/library.db"
+
+[limits]
+sendfile_min_bytes = $SENDFILE_MIN
 
 [logging]
 access_log = ""
@@ -201,6 +207,9 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+SENDFILE_RESPONSES="$(curl -s "http://127.0.0.1:$FLOE_PORT/api/v1/status" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["sendfile_responses"])')"
+
 # --- scan speed ---------------------------------------------------------------------------------
 mkdir -p "$WORK/lib"
 ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=20" \
@@ -244,5 +253,6 @@ for label, key in rows:
     n, f = r[f"nginx.{key}"], r[f"floe.{key}"]
     print(f"{label:<44}{n:>12.1f}{f:>12.1f}{(f / n if n else 0):>11.2f}x")
 print(f"non-2xx answers during the runs: {errs:.0f}")
+print(f"floe responses sent with sendfile (sendfile_min_bytes = $SENDFILE_MIN): $SENDFILE_RESPONSES")
 print(f"floe scan: {files} files in {scan:.2f} s = {files / scan:.0f} files/s; unchanged rescan {rescan:.2f} s = {files / rescan:.0f} files/s")
 PY
