@@ -76,14 +76,14 @@ impl AppState {
             subsonic: None,
             library: None,
             library_limits: Arc::new(http::library::LibraryLimits::default()),
-            media: Arc::new(media::MediaService::new(settings.media.clone()).unwrap_or_else(
-                |e| {
+            media: Arc::new(
+                media::MediaService::new(settings.media.clone()).unwrap_or_else(|e| {
                     tracing::error!("transcode cache unusable, running without it: {e}");
                     let mut s = settings.media.clone();
                     s.transcode.cache_dir = None;
                     media::MediaService::without_cache(s)
-                },
-            )),
+                }),
+            ),
             settings: Arc::new(settings),
             access_log,
             shutdown: Shutdown::default(),

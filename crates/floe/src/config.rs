@@ -521,7 +521,11 @@ impl Config {
         }
         let h = &self.hls;
         if !(0.1..=10.0).contains(&h.part_duration) {
-            err("hls", "part_duration", "must be between 0.1 and 10 seconds".into());
+            err(
+                "hls",
+                "part_duration",
+                "must be between 0.1 and 10 seconds".into(),
+            );
         }
         if !(h.segment_duration >= 2.0 * h.part_duration && h.segment_duration <= 60.0) {
             err(
@@ -546,10 +550,18 @@ impl Config {
             err("hls", "max_window_bytes", "must be at least 1 MiB".into());
         }
         if !(1..=1000).contains(&h.poll_interval_ms) {
-            err("hls", "poll_interval_ms", "must be between 1 and 1000".into());
+            err(
+                "hls",
+                "poll_interval_ms",
+                "must be between 1 and 1000".into(),
+            );
         }
         if h.session_timeout_segments == 0 {
-            err("hls", "session_timeout_segments", "must be at least 1".into());
+            err(
+                "hls",
+                "session_timeout_segments",
+                "must be at least 1".into(),
+            );
         }
         if !(1.0..=60.0).contains(&h.vod_segment_duration) {
             err(
@@ -866,8 +878,10 @@ mod tests {
                 ("hls.session_timeout_segments".to_string(), Some(5)),
             ]
         );
-        let ok = parse("[hls]\nsegment_duration = 4.0\npart_duration = 0.5\n\n[mounts.\"/a\"]\nhls = false\n")
-            .expect("valid");
+        let ok = parse(
+            "[hls]\nsegment_duration = 4.0\npart_duration = 0.5\n\n[mounts.\"/a\"]\nhls = false\n",
+        )
+        .expect("valid");
         let hls = ok.hls.settings();
         assert_eq!(hls.segmenter.segment_duration, 4.0);
         assert_eq!(hls.segmenter.window, 300.0);

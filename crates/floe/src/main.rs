@@ -2,9 +2,9 @@
 
 mod config;
 mod library;
+mod media_config;
 mod subsonic_config;
 mod user_cli;
-mod media_config;
 
 /// mimalloc: less memory per listener than the system allocator under many small, long-lived
 /// allocations spread over worker threads (measured with floe-load; see BENCHMARKS.md).

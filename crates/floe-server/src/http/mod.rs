@@ -111,13 +111,25 @@ pub fn router(state: AppState) -> axum::Router {
             "/api/v1/sessions/{id}",
             axum::routing::delete(sessions::delete),
         )
-        .route("/api/v1/sessions/{id}/stream", get(sessions::session_stream))
+        .route(
+            "/api/v1/sessions/{id}/stream",
+            get(sessions::session_stream),
+        )
         .route("/api/v1/sessions/{id}/ws", get(sessions::session_ws))
         .merge(crate::hls::routes())
         .merge(library::routes())
-        .route("/api/v1/tracks/{id}/stream", get(crate::media::tracks::stream))
-        .route("/api/v1/tracks/{id}/download", get(crate::media::tracks::download))
-        .route("/rest/{method}", get(crate::subsonic::entry).post(crate::subsonic::entry))
+        .route(
+            "/api/v1/tracks/{id}/stream",
+            get(crate::media::tracks::stream),
+        )
+        .route(
+            "/api/v1/tracks/{id}/download",
+            get(crate::media::tracks::download),
+        )
+        .route(
+            "/rest/{method}",
+            get(crate::subsonic::entry).post(crate::subsonic::entry),
+        )
         .fallback(fallback)
         .layer(middleware::from_fn(common_headers))
         .layer(middleware::from_fn_with_state(state.clone(), access_log))
