@@ -435,6 +435,26 @@ impl Decoder {
     }
 }
 
+/// The format hint [`Decoder::open_reader`] takes for a stream of this content type (what
+/// Icecast sources declare: `audio/mpeg`, `audio/aac`, `audio/ogg; codecs=opus`, ...), or
+/// `None` when it names no format Floe decodes (the decoder then probes).
+pub fn extension_for_content_type(content_type: &str) -> Option<&'static str> {
+    let ct = content_type.to_ascii_lowercase();
+    Some(if ct.contains("mpeg") || ct.contains("mp3") {
+        "mp3"
+    } else if ct.contains("aac") {
+        "aac"
+    } else if ct.contains("ogg") || ct.contains("opus") || ct.contains("vorbis") {
+        "ogg"
+    } else if ct.contains("flac") {
+        "flac"
+    } else if ct.contains("webm") || ct.contains("matroska") {
+        "mka"
+    } else {
+        return None;
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +480,19 @@ mod tests {
             t.display_title().as_deref(),
             Some("Floe Demo - Morning Tide")
         );
+    }
+
+    #[test]
+    fn content_types_give_format_hints() {
+        assert_eq!(extension_for_content_type("audio/mpeg"), Some("mp3"));
+        assert_eq!(extension_for_content_type("audio/aacp"), Some("aac"));
+        assert_eq!(
+            extension_for_content_type("audio/ogg; codecs=opus"),
+            Some("ogg")
+        );
+        assert_eq!(extension_for_content_type("audio/x-flac"), Some("flac"));
+        assert_eq!(extension_for_content_type("audio/webm"), Some("mka"));
+        assert_eq!(extension_for_content_type("application/octet-stream"), None);
     }
 
     #[test]

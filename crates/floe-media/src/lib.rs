@@ -30,7 +30,7 @@ pub mod stream;
 pub mod synth;
 pub mod transcode;
 
-pub use decode::{DecodeError, Decoder, Tags};
+pub use decode::{extension_for_content_type, DecodeError, Decoder, Tags};
 pub use encode::{Codec, CodecInfo, EncodeError, Encoder, Packet};
 pub use pcm::AudioBlock;
 pub use resample::Resampler;

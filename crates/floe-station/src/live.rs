@@ -15,56 +15,13 @@
 
 use crate::chain::LiveInput;
 use crate::track::PcmFormat;
-use bytes::Bytes;
-use floe_engine::{Engine, Fill, ListenerInfo, ListenerSession};
-use floe_media::{Decoder, Resampler};
-use std::collections::VecDeque;
-use std::io::Read;
+use floe_engine::{Engine, ListenerInfo, MountReader};
+use floe_media::{extension_for_content_type, Decoder, Resampler};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the transcoder looks for new data on the live mount.
 pub const POLL: Duration = Duration::from_millis(50);
-/// Most bytes taken from the mount per poll.
-const READ_BUDGET: usize = 256 * 1024;
-
-/// What the decoder reads: the live mount through a listener session. `read` blocks (polling
-/// every [`POLL`]) until data comes; it returns end of stream when the listener's stream ends or
-/// the station is stopped.
-struct MountReader {
-    /// Keeps the transcoder out of the mount's listener figures.
-    _internal: floe_engine::InternalReader,
-    session: ListenerSession,
-    queue: VecDeque<Bytes>,
-    stop: Arc<crate::station::Stop>,
-}
-
-impl Read for MountReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if let Some(front) = self.queue.front_mut() {
-                let n = front.len().min(buf.len());
-                buf[..n].copy_from_slice(&front[..n]);
-                if n == front.len() {
-                    self.queue.pop_front();
-                } else {
-                    *front = front.slice(n..);
-                }
-                self.session.sent(n);
-                return Ok(n);
-            }
-            match self.session.fill(0, &mut self.queue, READ_BUDGET) {
-                Fill::Data(_) => {}
-                Fill::Idle => {
-                    if self.stop.sleep(POLL) {
-                        return Ok(0);
-                    }
-                }
-                Fill::End(_) => return Ok(0),
-            }
-        }
-    }
-}
 
 /// Starts the thread that decodes `input`'s mount into its feed until `stop`.
 pub(crate) fn spawn(
@@ -127,13 +84,9 @@ fn run(
             }
         };
         let mount = session.mount().clone();
-        let ext = ext_for(mount.content_type().as_deref().unwrap_or(""));
-        let reader = MountReader {
-            _internal: floe_engine::InternalReader::new(mount.clone()),
-            session,
-            queue: VecDeque::new(),
-            stop: stop.clone(),
-        };
+        let ext = extension_for_content_type(mount.content_type().as_deref().unwrap_or(""));
+        let waiting = stop.clone();
+        let reader = MountReader::new(session, move || waiting.sleep(POLL));
         let mut decoder = match Decoder::open_reader(reader, ext) {
             Ok(d) => d,
             Err(e) => {
@@ -200,22 +153,4 @@ fn run(
             break;
         }
     }
-}
-
-/// A format hint for the decoder from the live mount's content type.
-fn ext_for(content_type: &str) -> Option<&'static str> {
-    let ct = content_type.to_ascii_lowercase();
-    Some(if ct.contains("mpeg") || ct.contains("mp3") {
-        "mp3"
-    } else if ct.contains("aac") {
-        "aac"
-    } else if ct.contains("ogg") || ct.contains("opus") || ct.contains("vorbis") {
-        "ogg"
-    } else if ct.contains("flac") {
-        "flac"
-    } else if ct.contains("webm") || ct.contains("matroska") {
-        "mka"
-    } else {
-        return None;
-    })
 }

@@ -9,20 +9,15 @@
 
 use super::frame::{f32_to_s16le, ChunkStamp, PcmFormat};
 use super::{unix_ms, PcmChunk, TapShared, OPUS_RATE};
-use bytes::Bytes;
-use floe_engine::{Engine, Fill, ListenerInfo, ListenerSession};
+use floe_engine::{Engine, ListenerInfo, MountReader};
 use floe_media::encode::OpusEncoder;
-use floe_media::{AudioBlock, Decoder, Encoder, Resampler};
-use std::collections::VecDeque;
-use std::io::Read;
+use floe_media::{extension_for_content_type, AudioBlock, Decoder, Encoder, Resampler};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the reader looks for new data on the mount while it has none.
 const POLL: Duration = Duration::from_millis(20);
-/// Most bytes taken from the mount per fill.
-const READ_BUDGET: usize = 256 * 1024;
 
 /// Sleeps up to `d`, waking early when the tap is stopped. True if stopped.
 fn sleep(shared: &TapShared, d: Duration) -> bool {
@@ -39,45 +34,6 @@ fn sleep(shared: &TapShared, d: Duration) -> bool {
     shared.stop.load(Ordering::Acquire)
 }
 
-/// The mount through a listener session, as a blocking reader.
-struct MountReader {
-    session: ListenerSession,
-    queue: VecDeque<Bytes>,
-    shared: Arc<TapShared>,
-    /// Set once a fill found nothing new: the reader is at the live edge.
-    caught_up: Arc<AtomicBool>,
-    /// Keeps the tap out of the mount's listener figures.
-    _internal: floe_engine::InternalReader,
-}
-
-impl Read for MountReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if let Some(front) = self.queue.front_mut() {
-                let n = front.len().min(buf.len());
-                buf[..n].copy_from_slice(&front[..n]);
-                if n == front.len() {
-                    self.queue.pop_front();
-                } else {
-                    *front = front.slice(n..);
-                }
-                self.session.sent(n);
-                return Ok(n);
-            }
-            match self.session.fill(0, &mut self.queue, READ_BUDGET) {
-                Fill::Data(_) => {}
-                Fill::Idle => {
-                    self.caught_up.store(true, Ordering::Release);
-                    if sleep(&self.shared, POLL) {
-                        return Ok(0);
-                    }
-                }
-                Fill::End(_) => return Ok(0),
-            }
-        }
-    }
-}
-
 /// Starts the thread decoding `shared.mount` until `shared.stop`.
 pub(super) fn spawn(
     engine: Arc<Engine>,
@@ -88,24 +44,6 @@ pub(super) fn spawn(
         .name(format!("floe-pcm {}", shared.mount))
         .spawn(move || Decoding::new(shared, seq_base).run(&engine))
         .map(|_| ())
-}
-
-/// A format hint for the decoder from the mount's content type.
-fn ext_for(content_type: &str) -> Option<&'static str> {
-    let ct = content_type.to_ascii_lowercase();
-    Some(if ct.contains("mpeg") || ct.contains("mp3") {
-        "mp3"
-    } else if ct.contains("aac") {
-        "aac"
-    } else if ct.contains("ogg") || ct.contains("opus") || ct.contains("vorbis") {
-        "ogg"
-    } else if ct.contains("flac") {
-        "flac"
-    } else if ct.contains("webm") || ct.contains("matroska") {
-        "mka"
-    } else {
-        return None;
-    })
 }
 
 /// The running state of the decoding thread.
@@ -254,14 +192,13 @@ impl Decoding {
             };
             let content_type = session.mount().content_type().unwrap_or_default();
             let caught_up = Arc::new(AtomicBool::new(false));
-            let reader = MountReader {
-                _internal: floe_engine::InternalReader::new(session.mount().clone()),
-                session,
-                queue: VecDeque::new(),
-                shared: self.shared.clone(),
-                caught_up: caught_up.clone(),
-            };
-            match Decoder::open_reader(reader, ext_for(&content_type)) {
+            let (shared, at_edge) = (self.shared.clone(), caught_up.clone());
+            let reader = MountReader::new(session, move || {
+                // Nothing new: the reader is at the live edge.
+                at_edge.store(true, Ordering::Release);
+                sleep(&shared, POLL)
+            });
+            match Decoder::open_reader(reader, extension_for_content_type(&content_type)) {
                 Ok(decoder) => {
                     tracing::info!(mount = %path, codec = decoder.codec_name(), "PCM tap decoding");
                     self.decode(engine, decoder, &caught_up);
