@@ -122,6 +122,24 @@ impl Tags {
         }
     }
 
+    /// Fills what is still missing from the file's own tags (lofty), if it has any.
+    fn absorb_file_tags(&mut self, path: &Path) {
+        use lofty::file::TaggedFileExt;
+        use lofty::prelude::Accessor;
+        let Ok(file) = lofty::read_from_path(path) else {
+            return;
+        };
+        let Some(tag) = file.primary_tag().or_else(|| file.first_tag()) else {
+            return;
+        };
+        let text = |s: Option<std::borrow::Cow<'_, str>>| {
+            s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+        };
+        self.artist = self.artist.take().or_else(|| text(tag.artist()));
+        self.title = self.title.take().or_else(|| text(tag.title()));
+        self.album = self.album.take().or_else(|| text(tag.album()));
+    }
+
     fn absorb_revision(&mut self, rev: &MetadataRevision) {
         self.absorb(&rev.media.tags);
         for t in &rev.per_track {
@@ -185,12 +203,18 @@ impl std::fmt::Debug for Decoder {
 }
 
 impl Decoder {
-    /// Opens a file; its extension is used as a format hint.
+    /// Opens a file; its extension is used as a format hint. Where symphonia finds no artist
+    /// or title (e.g. a WAV file's RIFF `INFO` list, which it does not read), the file's tags
+    /// are read with lofty.
     pub fn open_path(path: impl AsRef<Path>) -> Result<Self, DecodeError> {
         let path = path.as_ref();
         let file = File::open(path)?;
         let ext = path.extension().and_then(|e| e.to_str());
-        Self::open_source(Box::new(file), ext)
+        let mut decoder = Self::open_source(Box::new(file), ext)?;
+        if decoder.tags.artist.is_none() && decoder.tags.title.is_none() {
+            decoder.tags.absorb_file_tags(path);
+        }
+        Ok(decoder)
     }
 
     /// Decodes from bytes in memory (seekable). `ext` is an optional format hint (`"mp3"`).
@@ -480,6 +504,52 @@ mod tests {
             t.display_title().as_deref(),
             Some("Floe Demo - Morning Tide")
         );
+    }
+
+    /// A WAV file with a RIFF `INFO` list (as ffmpeg writes `-metadata artist=… title=…`).
+    fn wav_with_info(artist: &str, title: &str) -> Vec<u8> {
+        fn chunk(id: &[u8], body: &[u8]) -> Vec<u8> {
+            let mut c = id.to_vec();
+            c.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            c.extend_from_slice(body);
+            if body.len() % 2 == 1 {
+                c.push(0);
+            }
+            c
+        }
+        let zstr = |s: &str| [s.as_bytes(), b"\0"].concat();
+        let mut fmt = Vec::new();
+        for v in [1u16, 1] {
+            fmt.extend_from_slice(&v.to_le_bytes());
+        }
+        fmt.extend_from_slice(&8000u32.to_le_bytes());
+        fmt.extend_from_slice(&16000u32.to_le_bytes());
+        fmt.extend_from_slice(&2u16.to_le_bytes());
+        fmt.extend_from_slice(&16u16.to_le_bytes());
+        let info = [
+            b"INFO".to_vec(),
+            chunk(b"IART", &zstr(artist)),
+            chunk(b"INAM", &zstr(title)),
+        ]
+        .concat();
+        let body = [
+            b"WAVE".to_vec(),
+            chunk(b"fmt ", &fmt),
+            chunk(b"LIST", &info),
+            chunk(b"data", &vec![0u8; 1600]),
+        ]
+        .concat();
+        chunk(b"RIFF", &body)
+    }
+
+    #[test]
+    fn wav_info_tags_are_read() {
+        let path = std::env::temp_dir().join(format!("floe-info-{}.wav", std::process::id()));
+        std::fs::write(&path, wav_with_info("Epsilon", "Five")).expect("write");
+        let decoder = Decoder::open_path(&path);
+        std::fs::remove_file(&path).ok();
+        let tags = decoder.expect("open").tags().clone();
+        assert_eq!(tags.display_title().as_deref(), Some("Epsilon - Five"));
     }
 
     #[test]
