@@ -406,37 +406,59 @@ fn check_fmp4(
     );
 }
 
-#[test]
-fn fmp4_opus_segments_decode_continuously() {
+/// Encodes 4 s of the tone with the encoder `enc` makes, checks the declared `codecs` string,
+/// then runs [`check_fmp4`] on its packets (`fixed`: every packet's duration, if constant).
+fn check_encoded_fmp4<E: Encoder>(
+    name: &str,
+    enc: impl FnOnce() -> E,
+    codecs: &str,
+    fixed: Option<u32>,
+    per_segment: usize,
+) {
     need_ffmpeg();
-    let dir = dir("opus");
-    let (config, packets) = encoded(OpusEncoder::new(2, 96).expect("opus"), 4.0);
-    assert_eq!(fmp4::codecs_string(&config), "opus");
+    let dir = dir(name);
+    let (config, packets) = encoded(enc(), 4.0);
+    assert_eq!(fmp4::codecs_string(&config), codecs);
     check_fmp4(
         &dir,
         &config,
-        &packet_samples(&packets, Some(960)),
-        50,
+        &packet_samples(&packets, fixed),
+        per_segment,
+        name,
+    );
+}
+
+#[test]
+fn fmp4_opus_segments_decode_continuously() {
+    check_encoded_fmp4(
         "opus",
+        || OpusEncoder::new(2, 96).expect("opus"),
+        "opus",
+        Some(960),
+        50,
     );
 }
 
 #[test]
 fn fmp4_flac_segments_decode_continuously() {
-    need_ffmpeg();
-    let dir = dir("flac");
-    let (config, packets) = encoded(FlacEncoder::new(44_100, 2).expect("flac"), 4.0);
-    assert_eq!(fmp4::codecs_string(&config), "fLaC");
-    check_fmp4(&dir, &config, &packet_samples(&packets, None), 11, "flac");
+    check_encoded_fmp4(
+        "flac",
+        || FlacEncoder::new(44_100, 2).expect("flac"),
+        "fLaC",
+        None,
+        11,
+    );
 }
 
 #[test]
 fn fmp4_mp3_segments_decode_continuously() {
-    need_ffmpeg();
-    let dir = dir("mp3");
-    let (config, packets) = encoded(Mp3Encoder::new(44_100, 2, 128).expect("mp3"), 4.0);
-    assert_eq!(fmp4::codecs_string(&config), "mp4a.6B");
-    check_fmp4(&dir, &config, &packet_samples(&packets, None), 40, "mp3");
+    check_encoded_fmp4(
+        "mp3",
+        || Mp3Encoder::new(44_100, 2, 128).expect("mp3"),
+        "mp4a.6B",
+        None,
+        40,
+    );
 }
 
 #[test]
