@@ -889,6 +889,21 @@ mod tests {
     }
 
     #[test]
+    fn pcm_limits_and_subsonic_keys_are_checked_with_key_and_line() {
+        let src = "[limits]\ntrack_cache_seconds = -1.0\n\n[pcm]\nwindow_seconds = 4\nmax_lag_seconds = 5\nmax_decoders = 0\nopus_kbps = 5\n\n[subsonic]\nmax_list_size = 0\n";
+        assert_eq!(
+            keys_and_lines(src),
+            vec![
+                ("pcm.max_lag_seconds".to_string(), Some(6)),
+                ("limits.track_cache_seconds".to_string(), Some(2)),
+                ("subsonic.max_list_size".to_string(), Some(11)),
+                ("pcm.max_decoders".to_string(), Some(7)),
+                ("pcm.opus_kbps".to_string(), Some(8)),
+            ]
+        );
+    }
+
+    #[test]
     fn station_errors_name_key_and_line() {
         let dir = std::env::temp_dir();
         let src = format!(
