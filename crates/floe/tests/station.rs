@@ -340,6 +340,19 @@ fn song_of(floe: &Floe, mount: &str) -> Option<String> {
         .find_map(|m| (m["path"] == mount).then(|| m["song"].as_str().map(str::to_string))?)
 }
 
+/// Whether `mount`'s song becomes `title` within `secs` seconds.
+fn title_within(floe: &Floe, mount: &str, title: &str, secs: u64) -> bool {
+    eventually(Duration::from_secs(secs), || {
+        song_of(floe, mount).as_deref() == Some(title)
+    })
+}
+
+/// Waits for `title` on `mount`; fails with `what` and the log when it does not come.
+fn await_title(floe: &Floe, mount: &str, title: &str, secs: u64, what: &str) {
+    let ok = title_within(floe, mount, title, secs);
+    assert!(ok, "{what}; log:\n{}", floe.log_text());
+}
+
 /// Reads an ICY listener until a `StreamTitle` other than the first appears; returns every
 /// title seen in order.
 fn icy_titles(floe: &Floe, mount: &str, want: usize, timeout: Duration) -> Vec<String> {
@@ -489,13 +502,12 @@ codec = "wav"
         floe.log_text()
     );
     // Playback continues past it: the track after the corrupt one plays.
-    let after = eventually(Duration::from_secs(30), || {
-        song_of(&floe, "/t.mp3").as_deref() == Some("Gamma - Three")
-    });
-    assert!(
-        after,
-        "no title after the corrupt file; log:\n{}",
-        floe.log_text()
+    await_title(
+        &floe,
+        "/t.mp3",
+        "Gamma - Three",
+        30,
+        "no title after the corrupt file",
     );
     let log = std::fs::read_to_string(&play_log).unwrap_or_default();
     assert!(
@@ -674,9 +686,7 @@ bitrate = 96
     let r = floe.admin("/admin/metadata?mode=updinfo&mount=/live.mp3&song=Live%20Title");
     assert_eq!(r.status, 200);
     for mount in ["/live-64.mp3", "/live.opus"] {
-        let ok = eventually(Duration::from_secs(10), || {
-            song_of(&floe, mount).as_deref() == Some("Live Title")
-        });
+        let ok = title_within(&floe, mount, "Live Title", 10);
         assert!(ok, "{mount} did not get the live title");
     }
     let _ = encoder.kill();
@@ -868,10 +878,7 @@ takeover_crossfade_seconds = 1.0
 {RADIO_RENDITIONS}"#,
         music.display()
     ));
-    let on_air = eventually(Duration::from_secs(20), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
-    });
-    assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
+    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
 
     // One listener for the whole test.
     let recording = Recording::start(&floe, "/radio.mp3");
@@ -895,16 +902,11 @@ takeover_crossfade_seconds = 1.0
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn ffmpeg");
-    let live_title = eventually(Duration::from_secs(15), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Studio Show")
-    });
+    let live_title = title_within(&floe, "/radio.mp3", "Studio Show", 15);
     let status = encoder.wait().expect("ffmpeg");
     assert!(status.success(), "ffmpeg source: {status}");
     assert!(live_title, "no live title; log:\n{}", floe.log_text());
-    let back = eventually(Duration::from_secs(15), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
-    });
-    assert!(back, "no hand-back title; log:\n{}", floe.log_text());
+    await_title(&floe, "/radio.mp3", "Music - Low", 15, "no hand-back title");
     // Music after the show, past the station's lead and the listener's write interval.
     std::thread::sleep(Duration::from_secs(6));
     let (bytes, closed) = recording.finish();
@@ -966,10 +968,7 @@ title = "Line in"
         music.display(),
         fifo.display()
     ));
-    let on_air = eventually(Duration::from_secs(20), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
-    });
-    assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
+    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
     let recording = Recording::start(&floe, "/radio.mp3");
     std::thread::sleep(Duration::from_secs(4));
 
@@ -977,9 +976,7 @@ title = "Line in"
     // end (the FIFO is reopened for the second).
     for round in 1..=2 {
         let writer = ffmpeg_tone_into_fifo(&fifo, 5);
-        let live = eventually(Duration::from_secs(15), || {
-            song_of(&floe, "/radio.mp3").as_deref() == Some("Line in")
-        });
+        let live = title_within(&floe, "/radio.mp3", "Line in", 15);
         let out = writer.wait_with_output().expect("ffmpeg");
         assert!(
             out.status.success(),
@@ -991,13 +988,12 @@ title = "Line in"
             "round {round}: no takeover; log:\n{}",
             floe.log_text()
         );
-        let back = eventually(Duration::from_secs(15), || {
-            song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
-        });
-        assert!(
-            back,
-            "round {round}: no hand-back; log:\n{}",
-            floe.log_text()
+        await_title(
+            &floe,
+            "/radio.mp3",
+            "Music - Low",
+            15,
+            &format!("round {round}: no hand-back"),
         );
         std::thread::sleep(Duration::from_secs(5));
     }
@@ -1059,10 +1055,7 @@ dead_air_seconds = 2
 {RADIO_RENDITIONS}"#,
         music.display()
     ));
-    let on_air = eventually(Duration::from_secs(20), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
-    });
-    assert!(on_air, "no auto-DJ title; log:\n{}", floe.log_text());
+    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
     let recording = Recording::start(&floe, "/radio.mp3");
     std::thread::sleep(Duration::from_secs(3));
     // 5 s of the tone, then silence for the rest of a minute: the source stays connected.
@@ -1076,17 +1069,13 @@ dead_air_seconds = 2
         .concat(),
         false,
     );
-    let live = eventually(Duration::from_secs(15), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Interop Radio")
-    });
-    assert!(live, "no takeover; log:\n{}", floe.log_text());
-    let back = eventually(Duration::from_secs(20), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Music - Low")
-    });
-    assert!(
-        back,
-        "dead air did not fall through; log:\n{}",
-        floe.log_text()
+    await_title(&floe, "/radio.mp3", "Interop Radio", 15, "no takeover");
+    await_title(
+        &floe,
+        "/radio.mp3",
+        "Music - Low",
+        20,
+        "dead air did not fall through",
     );
     // The source is still connected: it was the silence, not its leaving.
     assert_eq!(floe.request("HEAD", "/studio.mp3", &[]).status, 200);
@@ -1142,13 +1131,12 @@ title = "Line in"
     let floe = Floe::start_with_stdin(&config, &[], || {
         Stdio::from(std::fs::File::open(&raw).expect("open the raw tone"))
     });
-    let live = eventually(Duration::from_secs(15), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Line in")
-    });
-    assert!(
-        live,
-        "the input did not go on the air; log:\n{}",
-        floe.log_text()
+    await_title(
+        &floe,
+        "/radio.mp3",
+        "Line in",
+        15,
+        "the input did not go on the air",
     );
     let recording = Recording::start(&floe, "/radio.mp3");
     let ended = eventually(Duration::from_secs(30), || {
@@ -1156,13 +1144,12 @@ title = "Line in"
     });
     assert!(ended, "no end of standard input; log:\n{}", floe.log_text());
     // Silence titled with the station's name after the input played out.
-    let silence = eventually(Duration::from_secs(15), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Stdin Radio")
-    });
-    assert!(
-        silence,
-        "no hand-back to silence; log:\n{}",
-        floe.log_text()
+    await_title(
+        &floe,
+        "/radio.mp3",
+        "Stdin Radio",
+        15,
+        "no hand-back to silence",
     );
     std::thread::sleep(Duration::from_secs(4));
     let (bytes, closed) = recording.finish();
@@ -1265,13 +1252,12 @@ capture = "null"
 title = "Microphone"
 {RADIO_RENDITIONS}"#
     ));
-    let live = eventually(Duration::from_secs(15), || {
-        song_of(&floe, "/radio.mp3").as_deref() == Some("Microphone")
-    });
-    assert!(
-        live,
-        "the capture did not go on the air; log:\n{}",
-        floe.log_text()
+    await_title(
+        &floe,
+        "/radio.mp3",
+        "Microphone",
+        15,
+        "the capture did not go on the air",
     );
     let errors = ffmpeg_decode_errors(&floe.url("/radio.mp3"), 3);
     assert!(errors.trim().is_empty(), "ffmpeg said:\n{errors}");
