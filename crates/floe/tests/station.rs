@@ -863,12 +863,25 @@ codec = "opus"
 bitrate = 96
 "#;
 
+/// A scratch folder holding one 5 s 220 Hz track, "Music - Low" (after checking for ffmpeg).
+fn low_music(name: &str) -> PathBuf {
+    require_ffmpeg();
+    let music = scratch_dir(name);
+    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
+    music
+}
+
+/// Starts Floe with `config` and waits for its auto-DJ's "Music - Low" on `/radio.mp3`.
+fn start_auto_dj(config: &str) -> Floe {
+    let floe = Floe::start_with(config);
+    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
+    floe
+}
+
 #[test]
 fn a_live_source_takes_over_the_auto_dj_and_hands_back_without_breaking_a_listener() {
-    require_ffmpeg();
-    let music = scratch_dir("takeover-music");
-    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
-    let floe = Floe::start_with(&format!(
+    let music = low_music("takeover-music");
+    let floe = start_auto_dj(&format!(
         r#"
 [stations.radio]
 name = "Takeover Radio"
@@ -878,7 +891,6 @@ takeover_crossfade_seconds = 1.0
 {RADIO_RENDITIONS}"#,
         music.display()
     ));
-    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
 
     // One listener for the whole test.
     let recording = Recording::start(&floe, "/radio.mp3");
@@ -946,12 +958,10 @@ fn ffmpeg_tone_into_fifo(fifo: &Path, secs: u32) -> std::process::Child {
 
 #[test]
 fn raw_pcm_from_a_fifo_takes_over_and_hands_back_and_a_new_writer_takes_over_again() {
-    require_ffmpeg();
-    let music = scratch_dir("fifo-music");
-    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
+    let music = low_music("fifo-music");
     let fifo = music.join("line-in.fifo");
     mkfifo(&fifo);
-    let floe = Floe::start_with(&format!(
+    let floe = start_auto_dj(&format!(
         r#"
 [stations.radio]
 name = "Line-in Radio"
@@ -968,7 +978,6 @@ title = "Line in"
         music.display(),
         fifo.display()
     ));
-    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
     let recording = Recording::start(&floe, "/radio.mp3");
     std::thread::sleep(Duration::from_secs(4));
 
@@ -1041,10 +1050,8 @@ title = "Line in"
 
 #[test]
 fn a_live_source_sending_silence_falls_through_to_the_auto_dj_while_connected() {
-    require_ffmpeg();
-    let music = scratch_dir("dead-air-music");
-    tone_file(&music, "low.flac", 220, 5.0, "Music", "Low");
-    let floe = Floe::start_with(&format!(
+    let music = low_music("dead-air-music");
+    let floe = start_auto_dj(&format!(
         r#"
 [stations.radio]
 name = "Dead Air Radio"
@@ -1055,7 +1062,6 @@ dead_air_seconds = 2
 {RADIO_RENDITIONS}"#,
         music.display()
     ));
-    await_title(&floe, "/radio.mp3", "Music - Low", 20, "no auto-DJ title");
     let recording = Recording::start(&floe, "/radio.mp3");
     std::thread::sleep(Duration::from_secs(3));
     // 5 s of the tone, then silence for the rest of a minute: the source stays connected.
