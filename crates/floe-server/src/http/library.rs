@@ -338,13 +338,25 @@ fn page_json<T>(
     json!({ "total": list.total, "offset": page.offset, "limit": page.limit, "items": items })
 }
 
+/// A page of a list: the page asked for, fetched by `query` on the blocking pool, each item shown by `show`.
+async fn paged<T: Send + 'static>(
+    state: &AppState,
+    ctx: &RequestContext,
+    query: impl FnOnce(&Library, floe_library::PageRequest) -> floe_library::Result<floe_library::Page<T>>
+        + Send
+        + 'static,
+    show: fn(&RequestContext, &T) -> Value,
+) -> Result<Json<Value>, HttpError> {
+    let p = page(state, ctx)?;
+    let list = call(state, move |l| query(l, p)).await?;
+    Ok(Json(page_json(ctx, p, &list, show)))
+}
+
 async fn artists(
     State(state): State<AppState>,
     ctx: RequestContext,
 ) -> Result<Json<Value>, HttpError> {
-    let p = page(&state, &ctx)?;
-    let list = call(&state, move |l| l.artists(p)).await?;
-    Ok(Json(page_json(&ctx, p, &list, artist_json)))
+    paged(&state, &ctx, |l, p| l.artists(p), artist_json).await
 }
 
 async fn artist(
@@ -402,9 +414,7 @@ async fn tracks(
     State(state): State<AppState>,
     ctx: RequestContext,
 ) -> Result<Json<Value>, HttpError> {
-    let p = page(&state, &ctx)?;
-    let list = call(&state, move |l| l.tracks(p)).await?;
-    Ok(Json(page_json(&ctx, p, &list, track_json)))
+    paged(&state, &ctx, |l, p| l.tracks(p), track_json).await
 }
 
 async fn track(
@@ -523,9 +533,7 @@ async fn playlists(
     State(state): State<AppState>,
     ctx: RequestContext,
 ) -> Result<Json<Value>, HttpError> {
-    let p = page(&state, &ctx)?;
-    let list = call(&state, move |l| l.playlists(None, p)).await?;
-    Ok(Json(page_json(&ctx, p, &list, playlist_json)))
+    paged(&state, &ctx, |l, p| l.playlists(None, p), playlist_json).await
 }
 
 async fn read_body(state: &AppState, body: Body) -> Result<bytes::Bytes, HttpError> {
