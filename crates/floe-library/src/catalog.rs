@@ -13,13 +13,18 @@ pub(crate) const TRACK_COLUMNS: &str = "t.id, t.path, t.size, t.mtime, t.title, 
     t.album, t.album_artist, t.artist_id, t.album_id, t.track_no, t.disc_no, t.year, t.genre, \
     t.duration_ms, t.bitrate_kbps, t.sample_rate, t.channels, t.suffix, t.content_type, t.cover_id";
 
+/// Column `i` of a row, a count or size SQLite keeps as an integer, as a `u64` (a negative reads as 0).
+pub(crate) fn u64_at(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(i)?.max(0) as u64)
+}
+
 pub(crate) fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
     let path: String = r.get(1)?;
     let cover_id: Option<i64> = r.get(20)?;
     Ok(Track {
         id: r.get(0)?,
         path: PathBuf::from(path),
-        size: r.get::<_, i64>(2)?.max(0) as u64,
+        size: u64_at(r, 2)?,
         mtime: r.get(3)?,
         title: r.get(4)?,
         artist: r.get(5)?,
@@ -31,7 +36,7 @@ pub(crate) fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
         disc_no: r.get(11)?,
         year: r.get(12)?,
         genre: r.get(13)?,
-        duration_ms: r.get::<_, i64>(14)?.max(0) as u64,
+        duration_ms: u64_at(r, 14)?,
         bitrate_kbps: r.get(15)?,
         sample_rate: r.get(16)?,
         channels: r.get(17)?,
@@ -56,8 +61,8 @@ pub(crate) fn artist_from_row(r: &Row<'_>) -> rusqlite::Result<Artist> {
     Ok(Artist {
         id: r.get(0)?,
         name: r.get(1)?,
-        album_count: r.get::<_, i64>(2)?.max(0) as u64,
-        track_count: r.get::<_, i64>(3)?.max(0) as u64,
+        album_count: u64_at(r, 2)?,
+        track_count: u64_at(r, 3)?,
         cover_id: r.get(4)?,
     })
 }
@@ -83,8 +88,8 @@ pub(crate) fn album_from_row(r: &Row<'_>) -> rusqlite::Result<Album> {
         artist: r.get(3)?,
         year: r.get(4)?,
         genre: r.get(5)?,
-        track_count: r.get::<_, i64>(6)?.max(0) as u64,
-        duration_ms: r.get::<_, i64>(7)?.max(0) as u64,
+        track_count: u64_at(r, 6)?,
+        duration_ms: u64_at(r, 7)?,
         cover_id: r.get(8)?,
     })
 }

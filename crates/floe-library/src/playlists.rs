@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::catalog::{limit_offset, rows, track_from_row, TRACK_COLUMNS};
+use crate::catalog::{limit_offset, rows, track_from_row, u64_at, TRACK_COLUMNS};
 use crate::error::{LibraryError, Result};
 use crate::model::{Page, PageRequest, Playlist, Track};
 use crate::playlist_file::{percent_decode, FileEntry};
@@ -71,8 +71,8 @@ pub(crate) fn playlist_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Playl
         public: r.get(4)?,
         created: r.get(5)?,
         changed: r.get(6)?,
-        track_count: r.get::<_, i64>(7)?.max(0) as u64,
-        duration_ms: r.get::<_, i64>(8)?.max(0) as u64,
+        track_count: u64_at(r, 7)?,
+        duration_ms: u64_at(r, 8)?,
     })
 }
 

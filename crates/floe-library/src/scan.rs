@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use md5::{Digest, Md5};
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::catalog::u64_at;
 use crate::error::{LibraryError, Result};
 use crate::tags::{self, FileInfo};
 use crate::Library;
@@ -231,7 +232,7 @@ impl Library {
                     r.get::<_, String>(1)?,
                     Known {
                         id: r.get(0)?,
-                        size: r.get::<_, i64>(2)?.max(0) as u64,
+                        size: u64_at(r, 2)?,
                         mtime_ns: r.get(3)?,
                         cover_embedded: r.get(4)?,
                         cover_id: r.get(5)?,
@@ -250,11 +251,7 @@ impl Library {
             let rows = stmt.query_map([&prefix], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    (
-                        r.get::<_, i64>(1)?.max(0) as u64,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, String>(3)?,
-                    ),
+                    (u64_at(r, 1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?),
                 ))
             })?;
             for row in rows {

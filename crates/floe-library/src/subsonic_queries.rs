@@ -4,7 +4,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::catalog::{self, rows, track_from_row, ALBUM_COLUMNS, ALBUM_FROM, TRACK_COLUMNS};
+use crate::catalog::{
+    self, rows, track_from_row, u64_at, ALBUM_COLUMNS, ALBUM_FROM, TRACK_COLUMNS,
+};
 use crate::error::{LibraryError, Result};
 use crate::model::{Album, Artist, PageRequest, Playlist, Track};
 use crate::playlists::{self, PLAYLIST_COLUMNS};
@@ -30,7 +32,7 @@ fn album_from_row(r: &Row<'_>) -> rusqlite::Result<AlbumEntry> {
     Ok(AlbumEntry {
         album: catalog::album_from_row(r)?,
         created: r.get(9)?,
-        play_count: r.get::<_, i64>(10)?.max(0) as u64,
+        play_count: u64_at(r, 10)?,
     })
 }
 
@@ -270,8 +272,8 @@ pub fn genres(lib: &Library) -> Result<Vec<GenreEntry>> {
             |r| {
                 Ok(GenreEntry {
                     name: r.get(0)?,
-                    song_count: r.get::<_, i64>(1)?.max(0) as u64,
-                    album_count: r.get::<_, i64>(2)?.max(0) as u64,
+                    song_count: u64_at(r, 1)?,
+                    album_count: u64_at(r, 2)?,
                 })
             },
         )
