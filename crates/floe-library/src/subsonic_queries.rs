@@ -347,49 +347,30 @@ pub fn search(lib: &Library, text: &str, page: &SearchPage) -> Result<SearchResu
                 None => rows(conn, sql, params![count, offset], |r| r.get(0)),
             }
         };
-        Ok(match &fts {
-            Some(_) => (
-                ids(
-                    "SELECT f.rowid FROM artists_fts f JOIN artists a ON a.id = f.rowid \
-                     WHERE artists_fts MATCH ?1 AND EXISTS \
-                     (SELECT 1 FROM albums al WHERE al.artist_id = a.id) \
-                     ORDER BY rank, a.sort_name LIMIT ?2 OFFSET ?3",
-                    page.artist_count,
-                    page.artist_offset,
-                )?,
-                ids(
-                    "SELECT rowid FROM albums_fts WHERE albums_fts MATCH ?1 \
-                     ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
-                    page.album_count,
-                    page.album_offset,
-                )?,
-                ids(
-                    "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1 \
-                     ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
-                    page.song_count,
-                    page.song_offset,
-                )?,
-            ),
-            None => (
-                ids(
-                    "SELECT a.id FROM artists a WHERE EXISTS \
-                     (SELECT 1 FROM albums al WHERE al.artist_id = a.id) \
-                     ORDER BY a.sort_name, a.id LIMIT ?1 OFFSET ?2",
-                    page.artist_count,
-                    page.artist_offset,
-                )?,
-                ids(
-                    "SELECT id FROM albums ORDER BY sort_name, id LIMIT ?1 OFFSET ?2",
-                    page.album_count,
-                    page.album_offset,
-                )?,
-                ids(
-                    "SELECT id FROM tracks ORDER BY title, id LIMIT ?1 OFFSET ?2",
-                    page.song_count,
-                    page.song_offset,
-                )?,
-            ),
-        })
+        let [artists_sql, albums_sql, tracks_sql] = match &fts {
+            Some(_) => [
+                "SELECT f.rowid FROM artists_fts f JOIN artists a ON a.id = f.rowid \
+                 WHERE artists_fts MATCH ?1 AND EXISTS \
+                 (SELECT 1 FROM albums al WHERE al.artist_id = a.id) \
+                 ORDER BY rank, a.sort_name LIMIT ?2 OFFSET ?3",
+                "SELECT rowid FROM albums_fts WHERE albums_fts MATCH ?1 \
+                 ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+                "SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?1 \
+                 ORDER BY rank, rowid LIMIT ?2 OFFSET ?3",
+            ],
+            None => [
+                "SELECT a.id FROM artists a WHERE EXISTS \
+                 (SELECT 1 FROM albums al WHERE al.artist_id = a.id) \
+                 ORDER BY a.sort_name, a.id LIMIT ?1 OFFSET ?2",
+                "SELECT id FROM albums ORDER BY sort_name, id LIMIT ?1 OFFSET ?2",
+                "SELECT id FROM tracks ORDER BY title, id LIMIT ?1 OFFSET ?2",
+            ],
+        };
+        Ok((
+            ids(artists_sql, page.artist_count, page.artist_offset)?,
+            ids(albums_sql, page.album_count, page.album_offset)?,
+            ids(tracks_sql, page.song_count, page.song_offset)?,
+        ))
     })?;
     Ok(SearchResult {
         artists: artists_by_ids(lib, &artist_ids)?,
